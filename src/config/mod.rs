@@ -1,0 +1,10 @@
+//! `deploy.toml`: its schema, loading, and errors that point at the file, line and column.
+
+mod duration;
+mod error;
+mod load;
+mod schema;
+
+pub use duration::Duration;
+pub use error::ConfigError;
+pub use schema::*;

@@ -1,0 +1,201 @@
+//! The typed shape of `deploy.toml`. Every key has a default except `service`;
+//! README.md documents each one. Loading and error reporting live in `load.rs`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::duration::Duration;
+
+/// A whole `deploy.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the service: prefixes containers, the router backend and labels.
+    pub service: String,
+    #[serde(default)]
+    pub target: TargetConfig,
+    #[serde(default)]
+    pub router: RouterConfig,
+    #[serde(default)]
+    pub health: HealthConfig,
+    #[serde(default)]
+    pub deploy: DeployConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetKind {
+    #[default]
+    Docker,
+}
+
+/// Where releases run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TargetConfig {
+    pub kind: TargetKind,
+    /// Engine address (`unix://…`, `tcp://…`, `ssh://…`); empty means `DOCKER_HOST`, then the local socket.
+    pub host: Option<String>,
+    /// The docker network the tool manages for the service and its router.
+    /// Empty means `deploy-action-<service>`.
+    pub network: Option<String>,
+    /// The port the application listens on inside its container.
+    pub port: u16,
+    /// Environment passed to every release container.
+    pub env: BTreeMap<String, String>,
+    /// Names of variables copied from the tool's own environment into the container (secrets).
+    pub env_from_host: Vec<String>,
+    /// Extra labels on every release container.
+    pub labels: BTreeMap<String, String>,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        Self {
+            kind: TargetKind::Docker,
+            host: None,
+            network: None,
+            port: 8080,
+            env: BTreeMap::new(),
+            env_from_host: Vec::new(),
+            labels: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouterKind {
+    #[default]
+    Haproxy,
+    Nginx,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouterMode {
+    /// The tool owns a router container on its managed network.
+    #[default]
+    Container,
+    /// A router already running on the same machine as the tool.
+    Host,
+}
+
+/// The traffic switch in front of the releases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    pub kind: RouterKind,
+    pub mode: RouterMode,
+    /// Container mode: the router image. Empty means `haproxy:lts` or `nginx:stable-alpine`.
+    pub image: Option<String>,
+    /// Container mode: the host address the router publishes its listener on.
+    pub listen: String,
+    /// URL through which the tool verifies each switch and users reach the service.
+    /// Empty means `http://<engine host>:<listen port>`.
+    pub url: Option<String>,
+    /// Host mode, haproxy: the runtime API socket (`level admin`).
+    pub admin_socket: String,
+    /// Host mode, haproxy: the backend whose servers the tool drives.
+    /// Empty means the service name.
+    pub backend: Option<String>,
+    /// Host mode, nginx: the file the tool writes the `upstream` block into.
+    pub upstream_file: String,
+    /// Host mode, nginx: the command that gracefully reloads nginx.
+    pub reload_command: Vec<String>,
+    /// Number of server slots in the haproxy backend (upper bound on releases routed at once).
+    pub slots: u16,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            kind: RouterKind::Haproxy,
+            mode: RouterMode::Container,
+            image: None,
+            listen: "127.0.0.1:8000".to_string(),
+            url: None,
+            admin_socket: "/run/haproxy/admin.sock".to_string(),
+            backend: None,
+            upstream_file: "/etc/nginx/conf.d/deploy-action-upstream.conf".to_string(),
+            reload_command: vec!["nginx".into(), "-s".into(), "reload".into()],
+            slots: 8,
+        }
+    }
+}
+
+/// How a new release proves it is ready before it gets traffic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// Use the image's HEALTHCHECK when it has one (otherwise, or when false, probe over HTTP).
+    pub use_healthcheck: bool,
+    /// HTTP probe path.
+    pub path: String,
+    /// Expected HTTP status of the probe.
+    pub status: u16,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Timeout of one probe.
+    pub timeout: Duration,
+    /// Consecutive successes needed.
+    pub successes: u32,
+    /// Overall deadline for a release to become healthy.
+    pub deadline: Duration,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            use_healthcheck: true,
+            path: "/health".to_string(),
+            status: 200,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_secs(2),
+            successes: 2,
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    #[default]
+    BlueGreen,
+    Rolling,
+}
+
+/// How a release replaces the one serving.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeployConfig {
+    /// `blue-green`; with `replicas > 1` the strategy is `rolling`.
+    pub strategy: Strategy,
+    pub replicas: u16,
+    /// How long the old release keeps finishing in-flight requests after the switch.
+    pub drain: Duration,
+    /// How long the old release stays running as a warm standby for instant rollback.
+    pub standby: Duration,
+    /// How many stopped releases to keep for rollback; older ones are pruned.
+    pub keep_releases: u16,
+    /// Requests sent through the router after a switch to verify the new release answers.
+    pub verify_requests: u32,
+    /// Timeout for stopping a container (SIGTERM, then SIGKILL).
+    pub stop_timeout: Duration,
+}
+
+impl Default for DeployConfig {
+    fn default() -> Self {
+        Self {
+            strategy: Strategy::BlueGreen,
+            replicas: 1,
+            drain: Duration::from_secs(2),
+            standby: Duration::from_secs(15 * 60),
+            keep_releases: 5,
+            verify_requests: 3,
+            stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
