@@ -9,11 +9,18 @@ use clap::{Args, Parser, Subcommand};
 /// behind a real router, with instant rollback.
 #[derive(Debug, Parser)]
 #[command(name = "deploy-action", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 a gate or check said no (failed deploy, old release kept \
-serving), 2 bad input, 3 the environment failed (Docker, router unreachable), 4 timed out waiting.")]
+#[command(
+    after_help = "Exit codes: 0 ok, 1 a gate or check said no (failed deploy, old release kept \
+serving), 2 bad input, 3 the environment failed (Docker, router unreachable), 4 timed out waiting."
+)]
 pub struct Cli {
     /// Path to the service's config file.
-    #[arg(long, global = true, env = "DEPLOY_ACTION_CONFIG", default_value = "deploy.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "DEPLOY_ACTION_CONFIG",
+        default_value = "deploy.toml"
+    )]
     pub config: PathBuf,
 
     /// Print one JSON document on stdout instead of human output.

@@ -1,27 +1,112 @@
 //! deploy-action: ship a containerised service safely from GitHub Actions or a laptop.
 
+pub mod ci;
 pub mod cli;
+mod commands;
 pub mod config;
+pub mod deploy;
+pub mod docker;
+pub mod error;
 pub mod exit;
+pub mod output;
+pub mod router;
+pub mod signals;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use serde_json::json;
+
+use crate::cli::{Cli, Command};
+use crate::config::{Config, ConfigError};
+use crate::error::Error;
+use crate::output::Ui;
 
 /// Entry point of the binary: parse, run, print the error once, exit with its code.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::BAD_INPUT } else { exit::OK });
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::OK
+            });
         }
     };
-    match config::Config::load(&cli.config) {
-        Ok(_) => ExitCode::from(exit::OK),
+    init_tracing(cli.verbose);
+    let ui = Ui::detect(cli.json);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(exit::BAD_INPUT)
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ENVIRONMENT);
+        }
+    };
+    let result = runtime.block_on(run(cli, ui.clone()));
+    // Do not wait for blocking tasks (a pending stdin read, a slow socket) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(e) => {
+            report_error(&e, &ui);
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+async fn run(cli: Cli, ui: Ui) -> Result<(), Error> {
+    let cancel = signals::Cancel::on_signals();
+    let config = Config::load(&cli.config)?;
+    match cli.command {
+        Command::Deploy(args) => commands::deploy::run(config, args, ui, cancel).await,
+        Command::Rollback(args) => commands::rollback::run(config, args, ui, cancel).await,
+        Command::Releases => commands::releases::run(config, ui, cancel).await,
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "deploy_action=info",
+        1 => "deploy_action=debug",
+        _ => "deploy_action=trace,bollard=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+fn report_error(e: &Error, ui: &Ui) {
+    if ui.actions() {
+        let at = match e {
+            Error::Config(ConfigError::Invalid {
+                path, line, column, ..
+            }) => Some(ci::Location {
+                file: path.display().to_string(),
+                line: *line,
+                column: *column,
+            }),
+            _ => None,
+        };
+        // A refused release was already annotated with its details.
+        if !matches!(e, Error::Refused(_)) {
+            ci::error(&e.to_string(), at.as_ref());
+        }
+    }
+    if ui.json {
+        let doc = json!({
+            "ok": false,
+            "exit_code": e.exit_code(),
+            "error": e.to_string(),
+            "failure": ui.take_failure(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    eprintln!("error: {e}");
 }

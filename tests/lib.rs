@@ -1,1 +1,11 @@
-//! Integration tests: one module per topic, one test binary.
+//! Integration tests: one binary, one module per topic. They drive the real binary against
+//! the real Docker engine, real HAProxy and nginx routers, and the test app in tests/support.
+
+mod support;
+
+mod cli;
+mod config;
+mod crash;
+mod deploy;
+mod rollback;
+mod routers;

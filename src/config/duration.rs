@@ -28,7 +28,9 @@ impl std::str::FromStr for Duration {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         humantime::parse_duration(s.trim())
             .map(Duration)
-            .map_err(|e| format!("invalid duration `{s}` ({e}); write it like `500ms`, `30s` or `5m`"))
+            .map_err(|e| {
+                format!("invalid duration `{s}` ({e}); write it like `500ms`, `30s` or `5m`")
+            })
     }
 }
 

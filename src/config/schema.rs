@@ -182,6 +182,9 @@ pub struct DeployConfig {
     pub keep_releases: u16,
     /// Requests sent through the router after a switch to verify the new release answers.
     pub verify_requests: u32,
+    /// Path requested through the router after a switch; any answer below 500 from the
+    /// intended release passes.
+    pub verify_path: String,
     /// Timeout for stopping a container (SIGTERM, then SIGKILL).
     pub stop_timeout: Duration,
 }
@@ -195,6 +198,7 @@ impl Default for DeployConfig {
             standby: Duration::from_secs(15 * 60),
             keep_releases: 5,
             verify_requests: 3,
+            verify_path: "/".to_string(),
             stop_timeout: Duration::from_secs(10),
         }
     }

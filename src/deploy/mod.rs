@@ -1,0 +1,227 @@
+//! The release engine: putting a new release in front of users, rolling back, and keeping
+//! the target tidy. Every step is health-gated; a failure leaves the previous release serving.
+
+mod health;
+mod reconcile;
+pub mod release;
+mod retention;
+mod rollback;
+mod rollout;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use chrono::Utc;
+use serde::Serialize;
+
+pub use release::{Release, ReleaseState};
+pub use rollback::rollback;
+pub use rollout::deploy;
+
+use crate::config::Config;
+use crate::docker::{ContainerSpec, Engine, EngineHost, labels};
+use crate::error::{Error, Result};
+use crate::output::Ui;
+use crate::router::{AnyRouter, Backend, Router};
+use crate::signals::Cancel;
+
+/// The docker network the tool manages for a service and its router.
+pub fn network_name(config: &Config) -> String {
+    config
+        .target
+        .network
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| format!("deploy-action-{}", config.service))
+}
+
+/// Everything a step needs: the engine, the router in front of it, and the config.
+pub struct Target {
+    pub engine: Engine,
+    pub config: Config,
+    pub network: String,
+    pub router: AnyRouter,
+    pub cancel: Cancel,
+    pub ui: Ui,
+}
+
+impl Target {
+    /// Connects to the engine and the router, without changing anything.
+    pub async fn connect(config: Config, cancel: Cancel, ui: Ui) -> Result<Self> {
+        let engine = Engine::connect(EngineHost::resolve(config.target.host.as_deref())).await?;
+        let router = AnyRouter::from_config(&config, &engine)?;
+        Ok(Self {
+            network: network_name(&config),
+            engine,
+            config,
+            router,
+            cancel,
+            ui,
+        })
+    }
+
+    /// Connects, makes sure the router runs, and converges whatever an interrupted run left.
+    pub async fn open(config: Config, cancel: Cancel, ui: Ui) -> Result<Self> {
+        let mut target = Self::connect(config, cancel, ui).await?;
+        target
+            .engine
+            .ensure_network(&target.network, &target.config.service)
+            .await?;
+        target.router.prepare().await?;
+        reconcile::converge(&mut target).await?;
+        Ok(target)
+    }
+
+    /// The release history, newest first, with the router's view of what serves.
+    pub async fn releases(&mut self) -> Result<Vec<Release>> {
+        let active = self.router.active().await?;
+        release::list(&self.engine, &self.config, &active).await
+    }
+
+    /// Like [`Target::releases`] for a read-only look: a router that is not there yet
+    /// simply routes nothing.
+    pub async fn releases_read_only(&mut self) -> Result<Vec<Release>> {
+        let active = match self.router.active().await {
+            Ok(a) => a,
+            Err(e @ Error::Docker { .. }) => return Err(e),
+            Err(_) => Vec::new(),
+        };
+        release::list(&self.engine, &self.config, &active).await
+    }
+
+    /// Routes to `addrs` and proves through the router that they answer.
+    async fn switch_to(&mut self, addrs: &[SocketAddr]) -> Result<std::result::Result<(), String>> {
+        let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
+        self.router.route(&backends).await?;
+        let verified = crate::router::verify(
+            self.router.url(),
+            &self.config.deploy.verify_path,
+            addrs,
+            self.config.deploy.verify_requests,
+            std::time::Duration::from_secs(10),
+        )
+        .await;
+        Ok(verified.map(|_| ()))
+    }
+
+    fn container_spec(
+        &self,
+        release: u64,
+        replica: u16,
+        image: &str,
+        meta: &Meta,
+    ) -> Result<ContainerSpec> {
+        let cfg = &self.config;
+        let mut env: Vec<String> = cfg
+            .target
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for name in &cfg.target.env_from_host {
+            let value = std::env::var(name).map_err(|_| {
+                Error::Usage(format!(
+                    "target.env_from_host names `{name}`, but it is not set in this environment"
+                ))
+            })?;
+            env.push(format!("{name}={value}"));
+        }
+        let mut l: HashMap<String, String> = cfg.target.labels.clone().into_iter().collect();
+        for (k, v) in [
+            (labels::SERVICE, cfg.service.clone()),
+            (labels::ROLE, labels::ROLE_RELEASE.into()),
+            (labels::RELEASE, release.to_string()),
+            (labels::REPLICA, replica.to_string()),
+            (labels::VERSION, meta.version.clone()),
+            (labels::IMAGE, image.to_string()),
+            (labels::IMAGE_DIGEST, meta.digest.clone()),
+            (
+                labels::DEPLOYED_AT,
+                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+            (labels::DEPLOYED_BY, meta.deployed_by.clone()),
+            (labels::RUN_URL, meta.run_url.clone().unwrap_or_default()),
+        ] {
+            l.insert(k.to_string(), v);
+        }
+        Ok(ContainerSpec {
+            name: release::container_name(&cfg.service, release, replica, true),
+            image: image.to_string(),
+            env,
+            labels: l,
+            network: self.network.clone(),
+            aliases: vec![cfg.service.clone()],
+            ..Default::default()
+        })
+    }
+}
+
+/// Who and what a release records.
+#[derive(Debug, Clone)]
+pub struct Meta {
+    pub version: String,
+    pub digest: String,
+    pub deployed_by: String,
+    pub run_url: Option<String>,
+}
+
+impl Meta {
+    pub fn deployed_by() -> String {
+        std::env::var("GITHUB_ACTOR")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| whoami::username().ok())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The Actions run URL, when running under GitHub Actions.
+    pub fn run_url() -> Option<String> {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        Some(format!(
+            "{}/{}/actions/runs/{}",
+            get("GITHUB_SERVER_URL")?,
+            get("GITHUB_REPOSITORY")?,
+            get("GITHUB_RUN_ID")?
+        ))
+    }
+}
+
+/// Why a release was refused, with what the user needs to fix it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub release: u64,
+    pub version: String,
+    pub reason: String,
+    pub probe: Option<String>,
+    pub logs: Vec<String>,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "release {} ({}) failed: {}",
+            self.release, self.version, self.reason
+        )?;
+        if let Some(p) = &self.probe {
+            write!(f, "\n  last probe: {p}")?;
+        }
+        if !self.logs.is_empty() {
+            write!(f, "\n  its last {} log lines:", self.logs.len())?;
+            for l in &self.logs {
+                write!(f, "\n    | {l}")?;
+            }
+        }
+        write!(f, "\n  the previous release keeps serving")
+    }
+}
+
+/// How long each part of a step took.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub total_ms: u64,
+    pub start_ms: u64,
+    pub health_wait_ms: u64,
+    pub switch_ms: u64,
+    pub drain_ms: u64,
+}

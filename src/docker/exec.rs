@@ -1,0 +1,68 @@
+//! Running a command inside a container (the router's runtime API client, reloads).
+
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use super::Engine;
+use crate::error::Result;
+
+#[derive(Debug)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub output: String,
+}
+
+impl Engine {
+    /// Runs `cmd` in a running container, feeding `stdin` if given, and collects its output.
+    pub async fn exec(&self, id: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+        let created = self
+            .api()
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    attach_stdin: Some(stdin.is_some()),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| self.fail(format_args!("exec {} in {id}", cmd.join(" ")), e))?;
+        let started = self
+            .api()
+            .start_exec(&created.id, Some(StartExecOptions::default()))
+            .await
+            .map_err(|e| self.fail(format_args!("start exec {} in {id}", cmd.join(" ")), e))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached {
+            output: mut stream,
+            mut input,
+        } = started
+        {
+            if let Some(data) = stdin {
+                input
+                    .write_all(data)
+                    .await
+                    .map_err(|e| crate::error::Error::router(format!("exec stdin: {e}")))?;
+                let _ = input.shutdown().await;
+            }
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(c) => output.push_str(&String::from_utf8_lossy(&c.into_bytes())),
+                    Err(e) => return Err(self.fail("read exec output", e)),
+                }
+            }
+        }
+        let inspect = self
+            .api()
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| self.fail("inspect exec", e))?;
+        Ok(ExecOutput {
+            exit_code: inspect.exit_code.unwrap_or(-1),
+            output,
+        })
+    }
+}

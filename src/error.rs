@@ -1,0 +1,53 @@
+//! One error type for the whole tool. Each variant knows its exit code and says
+//! what the user can do about it.
+
+use crate::config::ConfigError;
+use crate::exit;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `deploy.toml` is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+
+    /// A flag or argument that parses but makes no sense (`--to` a version that never ran).
+    #[error("{0}")]
+    Usage(String),
+
+    /// The Docker engine failed or could not be reached after retries.
+    #[error("docker engine at {host}: {message}")]
+    Docker { host: String, message: String },
+
+    /// The router could not be driven (runtime API, config reload).
+    #[error("router: {0}")]
+    Router(String),
+
+    /// The new release was refused; the previous one keeps serving.
+    #[error("{0}")]
+    Refused(String),
+
+    /// SIGINT or SIGTERM arrived; the step was aborted and the previous release keeps serving.
+    #[error("cancelled by {0}: the step was aborted and the previous release keeps serving")]
+    Cancelled(&'static str),
+
+    /// Waiting ran out of time.
+    #[error("timed out: {0}")]
+    TimedOut(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
+            Error::Docker { .. } | Error::Router(_) => exit::ENVIRONMENT,
+            Error::Refused(_) | Error::Cancelled(_) => exit::REFUSED,
+            Error::TimedOut(_) => exit::TIMED_OUT,
+        }
+    }
+
+    pub fn router(message: impl Into<String>) -> Self {
+        Error::Router(message.into())
+    }
+}

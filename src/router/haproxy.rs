@@ -1,0 +1,406 @@
+//! HAProxy, driven through its runtime API: a switch changes server addresses, weights and
+//! states in place. Nothing reloads, so keep-alive clients never see a closed connection.
+//!
+//! The backend is a fixed set of server slots (`server-template`); the tool fills a free slot
+//! with a release's address, sets it `ready`, and sets the old one to `drain`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::container::Launch;
+use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router};
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+const CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
+const CONTAINER_SOCKET: &str = "/var/lib/haproxy/admin.sock";
+
+pub struct Haproxy {
+    place: Place,
+    socket: PathBuf,
+    backend: String,
+    slots: u16,
+    url: String,
+}
+
+/// One server slot as `show servers state` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    name: String,
+    addr: Option<SocketAddr>,
+    weight: u32,
+    maint: bool,
+    drain: bool,
+}
+
+impl Slot {
+    fn is_free(&self) -> bool {
+        self.maint
+    }
+    fn is_active(&self) -> bool {
+        !self.maint && !self.drain && self.weight > 0
+    }
+}
+
+impl Haproxy {
+    pub fn new(config: &Config, place: Place, url: String) -> Self {
+        Self {
+            place,
+            socket: PathBuf::from(&config.router.admin_socket),
+            backend: config
+                .router
+                .backend
+                .clone()
+                .filter(|b| !b.is_empty())
+                .unwrap_or(config.service.clone()),
+            slots: config.router.slots,
+            url,
+        }
+    }
+
+    /// Sends commands (joined by `;`) to the runtime API and returns its answer.
+    async fn runtime(&self, commands: &[String]) -> Result<String> {
+        let line = format!("{}\n", commands.join("; "));
+        match &self.place {
+            Place::Container(c) => {
+                let out = c
+                    .exec(
+                        &[
+                            "socat",
+                            "-t5",
+                            "stdio",
+                            &format!("unix-connect:{CONTAINER_SOCKET}"),
+                        ],
+                        Some(line.as_bytes()),
+                    )
+                    .await?;
+                if out.exit_code != 0 {
+                    return Err(Error::router(format!(
+                        "haproxy runtime API in the router container failed (exit {}): {}",
+                        out.exit_code,
+                        out.output.trim()
+                    )));
+                }
+                Ok(out.output)
+            }
+            Place::Host => {
+                let mut stream = tokio::net::UnixStream::connect(&self.socket).await.map_err(|e| {
+                    Error::router(format!(
+                        "cannot reach the haproxy runtime API at {}: {e}. Set router.admin_socket to a \
+                         `stats socket … level admin` of the running haproxy",
+                        self.socket.display()
+                    ))
+                })?;
+                stream
+                    .write_all(line.as_bytes())
+                    .await
+                    .map_err(|e| Error::router(format!("haproxy runtime API: {e}")))?;
+                let mut answer = String::new();
+                tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+                    .await
+                    .map_err(|_| Error::router("haproxy runtime API did not answer within 10s"))?
+                    .map_err(|e| Error::router(format!("haproxy runtime API: {e}")))?;
+                Ok(answer)
+            }
+        }
+    }
+
+    async fn slots(&self) -> Result<Vec<Slot>> {
+        let answer = self
+            .runtime(&[format!("show servers state {}", self.backend)])
+            .await?;
+        parse_servers_state(&answer).ok_or_else(|| {
+            Error::router(format!(
+                "haproxy has no usable backend `{}`: {}",
+                self.backend,
+                answer.lines().next().unwrap_or("").trim()
+            ))
+        })
+    }
+
+    /// The full haproxy.cfg for the router container, with the given slots.
+    fn render_config(&self, slots: &[Slot]) -> String {
+        let mut cfg = self.config_head();
+        for i in 0..self.slots as usize {
+            let name = format!("s{}", i + 1);
+            match slots
+                .iter()
+                .find(|s| s.name == name && !s.maint && s.addr.is_some())
+            {
+                Some(Slot {
+                    addr: Some(addr),
+                    weight,
+                    ..
+                }) => cfg.push_str(&format!("    server {name} {addr} weight {weight}\n")),
+                _ => cfg.push_str(&format!("    server {name} 127.0.0.1:1 disabled\n")),
+            }
+        }
+        cfg
+    }
+
+    /// Everything in haproxy.cfg but the server lines.
+    fn config_head(&self) -> String {
+        format!(
+            "# Written by deploy-action. Routes change through the runtime API; this file only
+# restores them if the router restarts.
+global
+    stats socket {CONTAINER_SOCKET} mode 600 level admin
+    stats timeout 30s
+
+defaults
+    mode http
+    timeout connect 3s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 15s
+    timeout http-keep-alive 60s
+    # A connection refused by a release that is going away is retried on another one.
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend web
+    bind :{CONTAINER_LISTEN_PORT}
+    default_backend {backend}
+
+backend {backend}
+    balance roundrobin
+    http-response set-header X-Deploy-Backend %si:%sp
+",
+            backend = self.backend
+        )
+    }
+
+    async fn persist(&self) -> Result<()> {
+        if let Place::Container(c) = &self.place {
+            let slots = self.slots().await?;
+            c.write(CONFIG_PATH, &self.render_config(&slots)).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Router for Haproxy {
+    async fn prepare(&mut self) -> Result<()> {
+        let launch = Launch {
+            entrypoint: vec!["haproxy".into()],
+            cmd: vec!["-W".into(), "-db".into(), "-f".into(), CONFIG_PATH.into()],
+            fixed: self.config_head(),
+            files: vec![(CONFIG_PATH.into(), self.render_config(&[]))],
+        };
+        if let Place::Container(c) = &mut self.place {
+            c.ensure(&launch).await?;
+        }
+        // The runtime API answers once haproxy has bound its sockets.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            match self.slots().await {
+                Ok(slots) if slots.len() < 2 => {
+                    return Err(Error::router(format!(
+                        "haproxy backend `{}` has {} server slot(s); it needs at least 2 \
+                         (e.g. `server-template s 1-8 127.0.0.1:1 disabled`)",
+                        self.backend,
+                        slots.len()
+                    )));
+                }
+                Ok(_) => return Ok(()),
+                Err(e) if Instant::now() > deadline => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    async fn active(&mut self) -> Result<Vec<Backend>> {
+        Ok(self
+            .slots()
+            .await?
+            .into_iter()
+            .filter(Slot::is_active)
+            .filter_map(|s| {
+                Some(Backend {
+                    addr: s.addr?,
+                    weight: s.weight,
+                })
+            })
+            .collect())
+    }
+
+    async fn route(&mut self, backends: &[Backend]) -> Result<()> {
+        let slots = self.slots().await?;
+        let plan = plan_route(&self.backend, &slots, backends).ok_or_else(|| {
+            Error::router(format!(
+                "haproxy backend `{}` has no free server slot for {} backend(s); raise router.slots",
+                self.backend,
+                backends.len()
+            ))
+        })?;
+        let answer = self.runtime(&plan).await?;
+        // Read back: the answer text varies by version, the state does not.
+        let after = self.slots().await?;
+        for b in backends {
+            if !after
+                .iter()
+                .any(|s| s.addr == Some(b.addr) && s.is_active() && s.weight == b.weight)
+            {
+                return Err(Error::router(format!(
+                    "haproxy did not take the route to {}: {}",
+                    b.addr,
+                    answer.trim()
+                )));
+            }
+        }
+        self.persist().await
+    }
+
+    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+        let slots = self.slots().await?;
+        let commands: Vec<String> = slots
+            .iter()
+            .filter(|s| !s.maint && s.addr.is_some_and(|a| addrs.contains(&a)))
+            .map(|s| format!("set server {}/{} state maint", self.backend, s.name))
+            .collect();
+        if commands.is_empty() {
+            return Ok(());
+        }
+        self.runtime(&commands).await?;
+        self.persist().await
+    }
+
+    fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+/// The runtime API commands that send new requests to exactly `backends`: first every target
+/// is made ready (a free slot is filled for a new address), then every other slot drains.
+fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec<String>> {
+    let mut ready = Vec::new();
+    let mut used: Vec<&str> = Vec::new();
+    for b in backends {
+        let slot = slots
+            .iter()
+            .find(|s| s.addr == Some(b.addr) && !used.contains(&s.name.as_str()))
+            .or_else(|| {
+                slots.iter().find(|s| {
+                    s.is_free()
+                        && !used.contains(&s.name.as_str())
+                        && !backends.iter().any(|b| Some(b.addr) == s.addr)
+                })
+            })?;
+        used.push(&slot.name);
+        let server = format!("{backend}/{}", slot.name);
+        if slot.addr != Some(b.addr) {
+            ready.push(format!(
+                "set server {server} addr {} port {}",
+                b.addr.ip(),
+                b.addr.port()
+            ));
+        }
+        ready.push(format!("set server {server} weight {}", b.weight));
+        ready.push(format!("set server {server} state ready"));
+    }
+    let drain = slots
+        .iter()
+        .filter(|s| !s.maint && !used.contains(&s.name.as_str()))
+        .map(|s| format!("set server {backend}/{} state drain", s.name));
+    ready.extend(drain);
+    Some(ready)
+}
+
+/// Parses `show servers state <backend>` (format version 1). `None` if it is not that format.
+fn parse_servers_state(text: &str) -> Option<Vec<Slot>> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    if lines.next()? != "1" {
+        return None;
+    }
+    let mut slots = Vec::new();
+    for line in lines.filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight
+        // srv_iweight … srv_port is field 18.
+        if f.len() < 19 {
+            continue;
+        }
+        let admin: u32 = f[6].parse().ok()?;
+        let port: u16 = f[18].parse().unwrap_or(0);
+        let addr = f[4].parse().ok().map(|ip| SocketAddr::new(ip, port));
+        slots.push(Slot {
+            name: f[3].to_string(),
+            addr,
+            weight: f[7].parse().ok()?,
+            // Forced, inherited or resolution maintenance (HAProxy's SRV_ADMF_MAINT mask).
+            // 0x04 only records that the config said `disabled`; it outlives `state ready`.
+            maint: admin & (0x01 | 0x02 | 0x20) != 0,
+            drain: admin & (0x08 | 0x10) != 0,
+        });
+    }
+    Some(slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATE: &str = "1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port
+3 app 1 s1 172.18.0.3 2 0 100 100 12 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+3 app 2 s2 172.18.0.4 2 12 100 100 3 1 0 0 0 0 0 0 - 8080 - 0 0 - - 0
+3 app 3 s3 127.0.0.1 0 5 1 1 40 1 0 0 0 0 0 0 - 1 - 0 0 - - 0
+";
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn servers_state_is_parsed_into_slots() {
+        let slots = parse_servers_state(STATE).unwrap();
+        assert_eq!(slots.len(), 3);
+        assert!(slots[0].is_active());
+        assert_eq!(slots[0].addr, Some(addr("172.18.0.3:8080")));
+        assert!(slots[1].drain && !slots[1].is_active());
+        assert!(slots[2].is_free());
+    }
+
+    #[test]
+    fn an_error_answer_is_not_a_state() {
+        assert_eq!(parse_servers_state("Can't find backend.\n"), None);
+    }
+
+    #[test]
+    fn a_switch_readies_the_new_release_before_draining_the_old() {
+        let slots = parse_servers_state(STATE).unwrap();
+        let plan = plan_route("app", &slots, &[Backend::full(addr("172.18.0.9:8080"))]).unwrap();
+        assert_eq!(
+            plan,
+            vec![
+                "set server app/s3 addr 172.18.0.9 port 8080",
+                "set server app/s3 weight 100",
+                "set server app/s3 state ready",
+                "set server app/s1 state drain",
+                "set server app/s2 state drain",
+            ]
+        );
+    }
+
+    #[test]
+    fn switching_back_to_a_draining_release_reuses_its_slot() {
+        let slots = parse_servers_state(STATE).unwrap();
+        let plan = plan_route("app", &slots, &[Backend::full(addr("172.18.0.4:8080"))]).unwrap();
+        assert_eq!(plan[0], "set server app/s2 weight 100");
+        assert!(plan.contains(&"set server app/s1 state drain".to_string()));
+    }
+
+    #[test]
+    fn no_free_slot_is_reported() {
+        let slots = parse_servers_state(STATE).unwrap();
+        let many = [
+            Backend::full(addr("10.0.0.1:1")),
+            Backend::full(addr("10.0.0.2:1")),
+        ];
+        assert!(plan_route("app", &slots, &many).is_none());
+    }
+}

@@ -1,0 +1,139 @@
+//! The router: the real proxy in front of the releases that switches traffic between them.
+//!
+//! One [`Router`] trait, one type per kind: [`Haproxy`] switches through its runtime API
+//! without a reload; [`Nginx`] rewrites an upstream file and reloads gracefully. Each kind
+//! runs either in a container the tool owns ([`RouterContainer`]) or on this machine.
+//! Routing is expressed as weights so a canary strategy fits later.
+
+mod container;
+mod haproxy;
+mod nginx;
+mod verify;
+
+use std::net::SocketAddr;
+
+pub use container::RouterContainer;
+pub use haproxy::Haproxy;
+pub use nginx::Nginx;
+pub use verify::{Verification, verify};
+
+use crate::config::{Config, RouterKind, RouterMode};
+use crate::docker::Engine;
+use crate::error::Result;
+
+/// Response header the router adds naming the backend (`ip:port`) that answered. It is how
+/// the tool proves, after a switch, that the intended release is the one answering.
+pub const BACKEND_HEADER: &str = "x-deploy-backend";
+
+/// The port the router listens on inside its container.
+pub const CONTAINER_LISTEN_PORT: u16 = 8000;
+
+/// One server the router can send traffic to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backend {
+    pub addr: SocketAddr,
+    /// Relative share of new requests; 0 means draining (in-flight requests finish).
+    pub weight: u32,
+}
+
+impl Backend {
+    pub fn full(addr: SocketAddr) -> Self {
+        Self { addr, weight: 100 }
+    }
+}
+
+/// A traffic switch.
+#[allow(async_fn_in_trait)]
+pub trait Router {
+    /// Makes sure the router is running and reachable (container mode creates it).
+    async fn prepare(&mut self) -> Result<()>;
+
+    /// The backends that get new requests now (weight > 0).
+    async fn active(&mut self) -> Result<Vec<Backend>>;
+
+    /// Sends new requests to exactly `backends`; every other backend is drained:
+    /// it gets no new requests but finishes the ones in flight.
+    async fn route(&mut self, backends: &[Backend]) -> Result<()>;
+
+    /// Forgets drained backends entirely (their containers are about to stop).
+    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()>;
+
+    /// The URL clients (and the tool's verification) reach the service at.
+    fn url(&self) -> &str;
+}
+
+/// The router kind chosen in config.
+pub enum AnyRouter {
+    Haproxy(Haproxy),
+    Nginx(Nginx),
+}
+
+impl AnyRouter {
+    pub fn from_config(config: &Config, engine: &Engine) -> Result<Self> {
+        let place = match config.router.mode {
+            RouterMode::Container => {
+                Place::Container(RouterContainer::new(config, engine.clone())?)
+            }
+            RouterMode::Host => Place::Host,
+        };
+        let url = router_url(config, engine);
+        Ok(match config.router.kind {
+            RouterKind::Haproxy => AnyRouter::Haproxy(Haproxy::new(config, place, url)),
+            RouterKind::Nginx => AnyRouter::Nginx(Nginx::new(config, place, url)),
+        })
+    }
+}
+
+/// Where a router runs.
+pub enum Place {
+    Container(RouterContainer),
+    Host,
+}
+
+fn router_url(config: &Config, engine: &Engine) -> String {
+    if let Some(url) = config.router.url.as_deref().filter(|u| !u.is_empty()) {
+        return url.trim_end_matches('/').to_string();
+    }
+    let port = config
+        .router
+        .listen
+        .rsplit_once(':')
+        .map_or(config.router.listen.as_str(), |(_, p)| p);
+    match config.router.mode {
+        RouterMode::Container => format!("http://{}:{port}", engine.host().published_address()),
+        RouterMode::Host => format!("http://{}", config.router.listen),
+    }
+}
+
+impl Router for AnyRouter {
+    async fn prepare(&mut self) -> Result<()> {
+        match self {
+            AnyRouter::Haproxy(r) => r.prepare().await,
+            AnyRouter::Nginx(r) => r.prepare().await,
+        }
+    }
+    async fn active(&mut self) -> Result<Vec<Backend>> {
+        match self {
+            AnyRouter::Haproxy(r) => r.active().await,
+            AnyRouter::Nginx(r) => r.active().await,
+        }
+    }
+    async fn route(&mut self, backends: &[Backend]) -> Result<()> {
+        match self {
+            AnyRouter::Haproxy(r) => r.route(backends).await,
+            AnyRouter::Nginx(r) => r.route(backends).await,
+        }
+    }
+    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+        match self {
+            AnyRouter::Haproxy(r) => r.forget(addrs).await,
+            AnyRouter::Nginx(r) => r.forget(addrs).await,
+        }
+    }
+    fn url(&self) -> &str {
+        match self {
+            AnyRouter::Haproxy(r) => r.url(),
+            AnyRouter::Nginx(r) => r.url(),
+        }
+    }
+}
