@@ -4,6 +4,8 @@ mod duration;
 mod error;
 mod load;
 mod schema;
+mod suggest;
+mod validate;
 
 pub use duration::Duration;
 pub use error::ConfigError;

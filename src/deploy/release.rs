@@ -163,7 +163,7 @@ pub async fn list(engine: &Engine, config: &Config, active: &[Backend]) -> Resul
             ReleaseState::Stopped
         };
     }
-    releases.sort_by(|a, b| b.release.cmp(&a.release));
+    releases.sort_by_key(|r| std::cmp::Reverse(r.release));
     Ok(releases)
 }
 

@@ -184,19 +184,14 @@ impl RouterContainer {
             }
         };
         let mut archive = tar::Archive::new(bytes.as_slice());
-        let entries = archive
-            .entries()
-            .map_err(|e| Error::router(format!("bad archive of {path}: {e}")))?;
-        for entry in entries {
-            let mut entry =
-                entry.map_err(|e| Error::router(format!("bad archive of {path}: {e}")))?;
-            let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .map_err(|e| Error::router(format!("cannot read {path}: {e}")))?;
-            return Ok(Some(text));
-        }
-        Ok(None)
+        let bad = |e: std::io::Error| Error::router(format!("bad archive of {path}: {e}"));
+        let mut entries = archive.entries().map_err(bad)?;
+        let Some(entry) = entries.next() else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        entry.map_err(bad)?.read_to_string(&mut text).map_err(bad)?;
+        Ok(Some(text))
     }
 
     /// Waits until the router process answers on its exec'able side: the container runs and

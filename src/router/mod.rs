@@ -72,7 +72,7 @@ impl AnyRouter {
     pub fn from_config(config: &Config, engine: &Engine) -> Result<Self> {
         let place = match config.router.mode {
             RouterMode::Container => {
-                Place::Container(RouterContainer::new(config, engine.clone())?)
+                Place::Container(Box::new(RouterContainer::new(config, engine.clone())?))
             }
             RouterMode::Host => Place::Host,
         };
@@ -86,7 +86,7 @@ impl AnyRouter {
 
 /// Where a router runs.
 pub enum Place {
-    Container(RouterContainer),
+    Container(Box<RouterContainer>),
     Host,
 }
 

@@ -29,10 +29,10 @@ pub fn get(port: u16, path: &str) -> Answer {
         return failed(e.to_string());
     }
     let mut raw = Vec::new();
-    if let Err(e) = stream.read_to_end(&mut raw) {
-        if raw.is_empty() {
-            return failed(e.to_string());
-        }
+    if let Err(e) = stream.read_to_end(&mut raw)
+        && raw.is_empty()
+    {
+        return failed(e.to_string());
     }
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));

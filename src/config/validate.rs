@@ -1,0 +1,309 @@
+//! What a well-typed `deploy.toml` can still get wrong: values that parse but cannot work.
+//! Each problem points at the value that has to change.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use toml::de::DeTable;
+
+use super::Config;
+use super::error::Problem;
+use super::load::value_span;
+
+/// Docker allows longer names, but the service prefixes container, network and router
+/// backend names, which must stay readable and within Docker's limits with a suffix added.
+const MAX_SERVICE_LEN: usize = 50;
+
+/// Every problem in `config`; `root` is the parsed file, to find where each key is written.
+pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
+    let at = |path: &[&str]| value_span(root, path);
+    // A default that breaks a rule can only do so because of another key that was written.
+    let here = |path: &[&str]| at(path).unwrap_or(0..0);
+    let mut problems = Vec::new();
+    let mut problem = |span: Range<usize>, key: &str, message: String, help: Option<String>| {
+        problems.push(Problem::new(span, Some(key), message).maybe_help(help));
+    };
+
+    if let Err((message, help)) = service_name(&config.service) {
+        problem(here(&["service"]), "service", message, help);
+    }
+
+    let target = &config.target;
+    if target.port == 0 {
+        problem(
+            here(&["target", "port"]),
+            "target.port",
+            "`target.port` must be a port from 1 to 65535, found 0".into(),
+            None,
+        );
+    }
+
+    let router = &config.router;
+    if let Err(reason) = host_port(&router.listen) {
+        problem(
+            here(&["router", "listen"]),
+            "router.listen",
+            format!(
+                "`router.listen` must be `host:port`, like `127.0.0.1:8000`, found {:?}",
+                router.listen
+            ),
+            Some(reason),
+        );
+    }
+    if let Some(url) = &router.url
+        && let Err(reason) = http_url(url)
+    {
+        problem(
+            here(&["router", "url"]),
+            "router.url",
+            format!("`router.url` must be an http:// or https:// URL, found {url:?}"),
+            Some(reason),
+        );
+    }
+    let replicas = config.deploy.replicas;
+    let needed = 2 * u32::from(replicas);
+    if router.slots < 2 {
+        problem(
+            here(&["router", "slots"]),
+            "router.slots",
+            format!("`router.slots` must be at least 2, found {}", router.slots),
+            Some("a switch needs a slot for the release serving and one for the next".into()),
+        );
+    } else if u32::from(router.slots) < needed {
+        // Point at whichever of the two keys was written; `slots` first, it is the one to raise.
+        let (span, key, message) = match at(&["router", "slots"]) {
+            Some(span) => (
+                span,
+                "router.slots",
+                format!(
+                    "`router.slots` is {}, too few for `deploy.replicas = {replicas}`",
+                    router.slots
+                ),
+            ),
+            None => (
+                here(&["deploy", "replicas"]),
+                "deploy.replicas",
+                format!(
+                    "`deploy.replicas = {replicas}` needs more `router.slots` than the default {}",
+                    router.slots
+                ),
+            ),
+        };
+        problem(
+            span,
+            key,
+            message,
+            Some(format!(
+                "a rolling deploy needs two slots per replica: set `slots = {needed}` or more in [router]"
+            )),
+        );
+    }
+
+    let health = &config.health;
+    if !health.path.starts_with('/') {
+        problem(
+            here(&["health", "path"]),
+            "health.path",
+            format!("`health.path` must start with `/`, found {:?}", health.path),
+            Some(format!("write `path = \"/{}\"`", health.path)),
+        );
+    }
+    if health.interval.get().is_zero() {
+        problem(
+            here(&["health", "interval"]),
+            "health.interval",
+            "`health.interval` must be more than 0".into(),
+            Some(
+                "probing without a pause would flood the release; try `interval = \"500ms\"`"
+                    .into(),
+            ),
+        );
+    }
+    if health.successes == 0 {
+        problem(
+            here(&["health", "successes"]),
+            "health.successes",
+            "`health.successes` must be at least 1, found 0".into(),
+            Some(
+                "it counts the consecutive passing probes a release needs before it gets traffic"
+                    .into(),
+            ),
+        );
+    }
+
+    let verify_path = &config.deploy.verify_path;
+    if !verify_path.starts_with('/') {
+        problem(
+            here(&["deploy", "verify_path"]),
+            "deploy.verify_path",
+            format!("`deploy.verify_path` must start with `/`, found {verify_path:?}"),
+            Some(format!("write `verify_path = \"/{verify_path}\"`")),
+        );
+    }
+    if replicas == 0 {
+        problem(
+            here(&["deploy", "replicas"]),
+            "deploy.replicas",
+            "`deploy.replicas` must be at least 1, found 0".into(),
+            Some(
+                "to stop a service, stop its containers; a deploy always runs at least one".into(),
+            ),
+        );
+    }
+
+    problems
+}
+
+/// `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, at most [`MAX_SERVICE_LEN`] characters.
+fn service_name(name: &str) -> Result<(), (String, Option<String>)> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_.-".contains(c);
+    let Some(first) = name.chars().next() else {
+        return Err((
+            "`service` must not be empty".into(),
+            Some("name the service, like `service = \"my-app\"`".into()),
+        ));
+    };
+    let length = name.chars().count();
+    if length > MAX_SERVICE_LEN {
+        return Err((
+            format!("`service` is {length} characters long; the limit is {MAX_SERVICE_LEN}"),
+            Some("it prefixes the name of every container, network and router backend".into()),
+        ));
+    }
+    if !first.is_ascii_alphanumeric() {
+        return Err((
+            format!("`service` must start with a letter or a digit, found {name:?}"),
+            None,
+        ));
+    }
+    if let Some(bad) = name.chars().find(|&c| !allowed(c)) {
+        let fixed: String = name
+            .chars()
+            .map(|c| if allowed(c) { c } else { '-' })
+            .collect();
+        return Err((
+            format!(
+                "`service` may only hold letters, digits, `_`, `.` and `-`, found {bad:?} in {name:?}"
+            ),
+            Some(format!(
+                "it names Docker containers; try `service = {fixed:?}`"
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// `host:port` where host is an IP address (`[…]` for IPv6) or a DNS name.
+/// The error says what is wrong with it.
+fn host_port(listen: &str) -> Result<(), String> {
+    let Some((host, port)) = listen.rsplit_once(':') else {
+        return Err("it has no `:port`".into());
+    };
+    match port.parse::<u16>() {
+        Ok(1..) => {}
+        _ => return Err(format!("{port:?} is not a port from 1 to 65535")),
+    }
+    if let Some(ipv6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return match ipv6.parse::<std::net::Ipv6Addr>() {
+            Ok(_) => Ok(()),
+            Err(_) => Err(format!("{ipv6:?} is not an IPv6 address")),
+        };
+    }
+    if host.contains(':') {
+        return Err(format!(
+            "write IPv6 addresses in brackets: `[{host}]:{port}`"
+        ));
+    }
+    if host.is_empty() {
+        return Err("the host is missing: `0.0.0.0` listens on every address, `127.0.0.1` on this machine only".into());
+    }
+    if host.parse::<IpAddr>().is_ok() || is_host_name(host) {
+        Ok(())
+    } else {
+        Err(format!("{host:?} is neither an IP address nor a host name"))
+    }
+}
+
+/// A DNS name: dot-separated labels of letters, digits and inner `-`.
+fn is_host_name(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+fn http_url(url: &str) -> Result<(), String> {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(()),
+        Ok(parsed) => Err(format!(
+            "the scheme is `{}`; the tool verifies switches over HTTP",
+            parsed.scheme()
+        )),
+        Err(e) => Err(format!(
+            "{e}; write a full URL like `http://app.example.com:8000`, or leave `url` out"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_follow_docker_rules() {
+        for good in ["app", "my-app", "App_2.v1", "0day", &"a".repeat(50)] {
+            assert_eq!(service_name(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "-app",
+            ".app",
+            "my app",
+            "app/x",
+            "ápp",
+            &"a".repeat(51),
+        ] {
+            assert!(service_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn listen_takes_an_ip_or_a_host_name_and_a_port() {
+        for good in [
+            "127.0.0.1:8000",
+            "0.0.0.0:80",
+            "[::1]:8000",
+            "localhost:8000",
+            "router.internal:443",
+        ] {
+            assert_eq!(host_port(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "127.0.0.1",
+            ":8000",
+            "::1:8000",
+            "[::g]:80",
+            "host:0",
+            "host:99999",
+            "host:http",
+            "bad_host:80",
+            "-x:80",
+            "a..b:80",
+        ] {
+            assert!(host_port(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn urls_must_be_http_or_https() {
+        assert_eq!(http_url("http://127.0.0.1:8000"), Ok(()));
+        assert_eq!(http_url("https://app.example.com/"), Ok(()));
+        assert!(http_url("ftp://example.com").is_err());
+        assert!(http_url("example.com").is_err());
+        assert!(http_url("").is_err());
+    }
+}
