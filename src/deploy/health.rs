@@ -48,15 +48,13 @@ pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Resu
         let use_healthcheck = cfg.use_healthcheck && info.healthy.is_some();
         if use_healthcheck {
             last_probe = info.health_log.last().cloned().or(last_probe);
-            match info.healthy {
-                Some(true) => return Ok(Ok(())),
-                Some(false) if !info.health_starting => {
-                    return Ok(Err(Unhealthy {
-                        reason: "its HEALTHCHECK reports unhealthy".into(),
-                        probe: last_probe,
-                    }));
-                }
-                _ => {}
+            // Docker's `unhealthy` is not final: a slow starter recovers once it listens.
+            // Only the deadline (or the container exiting) ends the wait.
+            if info.healthy == Some(true) {
+                return Ok(Ok(()));
+            }
+            if !info.health_starting {
+                last_probe = last_probe.map(|p| format!("HEALTHCHECK reports unhealthy: {p}"));
             }
         } else if info.state == RunState::Running {
             if !target.engine.host().is_local() {
