@@ -84,19 +84,25 @@ fn init_tracing(verbose: u8) {
 
 fn report_error(e: &Error, ui: &Ui) {
     if ui.actions() {
-        let at = match e {
-            Error::Config(ConfigError::Invalid {
-                path, line, column, ..
-            }) => Some(ci::Location {
-                file: path.display().to_string(),
-                line: *line,
-                column: *column,
-            }),
-            _ => None,
+        // The annotation carries the location itself, so its text leaves it out.
+        let (text, at) = match e {
+            Error::Config(
+                error @ ConfigError::Invalid {
+                    path, line, column, ..
+                },
+            ) => (
+                error.without_location(),
+                Some(ci::Location {
+                    file: path.display().to_string(),
+                    line: *line,
+                    column: *column,
+                }),
+            ),
+            _ => (e.to_string(), None),
         };
         // A refused release was already annotated with its details.
         if !matches!(e, Error::Refused(_)) {
-            ci::error(&e.to_string(), at.as_ref());
+            ci::error(&text, at.as_ref());
         }
     }
     if ui.json {

@@ -111,6 +111,12 @@ bad_config! {
     zero_replicas_are_refused,
     zero_health_successes_are_refused,
     zero_health_interval_is_refused,
+    zero_health_timeout_is_refused,
+    zero_health_deadline_is_refused,
+    zero_stop_timeout_is_refused,
+    health_deadline_shorter_than_the_interval_is_refused,
+    health_interval_beyond_the_default_deadline_points_at_interval,
+    health_status_outside_100_to_599_is_refused,
     health_path_must_start_with_a_slash,
     verify_path_must_start_with_a_slash,
     one_router_slot_is_too_few,
@@ -122,7 +128,7 @@ bad_config! {
 }
 
 /// Fixtures that load.
-const GOOD_CASES: &[&str] = &["every_key_set"];
+const GOOD_CASES: &[&str] = &["every_key_set", "blue_green_with_several_replicas_loads"];
 
 #[test]
 fn every_fixture_is_a_listed_case_with_its_expected_output() {
@@ -197,6 +203,15 @@ fn a_file_with_every_key_set_loads_each_value() {
     assert_eq!(deploy.stop_timeout.get(), Duration::from_secs(20));
 }
 
+/// With `replicas > 1` the rollout is rolling whatever `strategy` says, so asking for
+/// blue-green as well is not a mistake.
+#[test]
+fn blue_green_with_several_replicas_loads() {
+    let config = load_fixture("blue_green_with_several_replicas_loads").unwrap();
+    assert_eq!(config.deploy.strategy, Strategy::BlueGreen);
+    assert_eq!(config.deploy.replicas, 3);
+}
+
 #[test]
 fn a_file_with_only_the_service_gets_the_documented_defaults() {
     let config = Config::parse(Path::new("deploy.toml"), "service = \"shop\"\n").unwrap();
@@ -254,6 +269,25 @@ fn an_error_carries_the_path_line_column_and_dotted_key() {
         error.to_string().starts_with("ci/deploy.toml:4:9: "),
         "{error}"
     );
+}
+
+/// A GitHub annotation carries the file, line and column itself; its text is the rest.
+#[test]
+fn without_location_is_the_message_and_help_alone() {
+    let text = "service = \"shop\"\n\n[deploy]\ndrain = 5\n";
+    let error = Config::parse(Path::new("ci/deploy.toml"), text).unwrap_err();
+    assert_eq!(
+        error.without_location(),
+        "`deploy.drain` must be a duration string like `500ms`, `30s` or `5m`, found the integer 5\n  \
+         help: durations are strings with a unit: `drain = \"5s\"`"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!("ci/deploy.toml:4:9: {}", error.without_location())
+    );
+
+    let missing = Config::load(Path::new("no/such/deploy.toml")).unwrap_err();
+    assert_eq!(missing.without_location(), missing.to_string());
 }
 
 #[test]

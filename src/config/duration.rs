@@ -23,14 +23,40 @@ impl Duration {
 }
 
 impl std::str::FromStr for Duration {
-    type Err = String;
+    type Err = ParseDurationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         humantime::parse_duration(s.trim())
             .map(Duration)
-            .map_err(|e| {
-                format!("invalid duration `{s}` ({e}); write it like `500ms`, `30s` or `5m`")
+            .map_err(|reason| ParseDurationError {
+                input: s.to_string(),
+                reason,
             })
+    }
+}
+
+/// A string that is not a duration: the text, and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid duration `{input}` ({reason}); write it like `500ms`, `30s` or `5m`")]
+pub struct ParseDurationError {
+    input: String,
+    reason: humantime::DurationError,
+}
+
+impl ParseDurationError {
+    /// Why the text is not a duration, without the advice around it: `unknown time unit
+    /// "parsecs", supported units: …`.
+    pub fn reason(&self) -> &humantime::DurationError {
+        &self.reason
+    }
+
+    /// The text is one number with nothing after it (`900`, `1.5`): only the unit is
+    /// missing.
+    pub fn lacks_unit(&self) -> bool {
+        // humantime reads `10 20` as the digits of one number; that is not a typo a unit fixes.
+        let one_word = !self.input.trim().contains(char::is_whitespace);
+        one_word
+            && matches!(&self.reason, humantime::DurationError::UnknownUnit { unit, .. } if unit.is_empty())
     }
 }
 
@@ -53,5 +79,42 @@ impl<'de> Deserialize<'de> for Duration {
             }
         }
         deserializer.deserialize_str(Visitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Duration;
+
+    fn lacks_unit(text: &str) -> bool {
+        text.parse::<Duration>().unwrap_err().lacks_unit()
+    }
+
+    #[test]
+    fn a_bare_number_lacks_only_a_unit() {
+        assert!(lacks_unit("900"));
+        assert!(lacks_unit(" 1.5 "));
+        assert!(!lacks_unit("5 parsecs"));
+        assert!(!lacks_unit("1.2.3"));
+        assert!(!lacks_unit("10 20"));
+        assert!(!lacks_unit(""));
+    }
+
+    #[test]
+    fn the_error_says_what_was_written_why_it_fails_and_how_to_write_one() {
+        let error = "5 parsecs".parse::<Duration>().unwrap_err();
+        assert!(
+            error
+                .reason()
+                .to_string()
+                .starts_with("unknown time unit \"parsecs\"")
+        );
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "invalid duration `5 parsecs` ({}); write it like `500ms`, `30s` or `5m`",
+                error.reason()
+            )
+        );
     }
 }

@@ -9,7 +9,6 @@
 //! ```
 
 use std::fmt;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A `deploy.toml` that cannot be used. Always exit code 2.
@@ -47,67 +46,16 @@ pub enum ConfigError {
     },
 }
 
-/// One thing wrong with a file, before it is placed on a line and column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Problem {
-    /// Byte range in the file text.
-    pub span: Range<usize>,
-    pub key: Option<String>,
-    pub message: String,
-    pub help: Option<String>,
-}
-
-impl Problem {
-    pub fn new(span: Range<usize>, key: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            span,
-            key: key.map(str::to_string),
-            message: message.into(),
-            help: None,
+impl ConfigError {
+    /// The message and any help, without the `path:line:col: ` in front: for places
+    /// that show the location themselves, like a GitHub annotation. An error that has
+    /// no line and column is returned whole.
+    pub fn without_location(&self) -> String {
+        match self {
+            ConfigError::Invalid { message, help, .. } => format!("{message}{}", Help(help)),
+            _ => self.to_string(),
         }
     }
-
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-
-    pub fn maybe_help(mut self, help: Option<String>) -> Self {
-        self.help = help;
-        self
-    }
-
-    /// Places the problem in `text`, the content of the file at `path`.
-    pub fn at(self, path: &Path, text: &str) -> ConfigError {
-        let (line, column) = line_column(text, self.span.start);
-        ConfigError::Invalid {
-            path: path.to_path_buf(),
-            line,
-            column,
-            key: self.key,
-            message: self.message,
-            help: self.help,
-        }
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `offset` in `text`.
-/// Offsets past the end or inside a character are clamped, so any offset is safe.
-pub(super) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    let line = before.matches('\n').count() + 1;
-    // A byte-order mark is not a column anyone can see.
-    let column = before[line_start..]
-        .trim_start_matches('\u{feff}')
-        .chars()
-        .count()
-        + 1;
-    (line, column)
 }
 
 struct Help<'a>(&'a Option<String>);
@@ -131,31 +79,5 @@ impl fmt::Display for LookedFor<'_> {
         } else {
             write!(f, " (looked for {})", tried.display())
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::line_column;
-
-    #[test]
-    fn line_and_column_are_one_based_and_count_characters() {
-        let text = "a = 1\nbé = 2\n";
-        assert_eq!(line_column(text, 0), (1, 1));
-        assert_eq!(line_column(text, 6), (2, 1));
-        // `=` on the second line comes after two characters (three bytes) and a space.
-        assert_eq!(line_column(text, text.find("= 2").unwrap()), (2, 4));
-    }
-
-    #[test]
-    fn offsets_past_the_end_or_inside_a_character_do_not_panic() {
-        assert_eq!(line_column("", 10), (1, 1));
-        assert_eq!(line_column("é", 1), (1, 1));
-        assert_eq!(line_column("ab", 99), (1, 3));
-    }
-
-    #[test]
-    fn a_byte_order_mark_takes_no_column() {
-        assert_eq!(line_column("\u{feff}abc", 4), (1, 2));
     }
 }

@@ -1,5 +1,6 @@
 //! The typed shape of `deploy.toml`. Every key has a default except `service`;
-//! README.md documents each one. Loading and error reporting live in `load.rs`.
+//! docs/configuration.md documents each one, and a test below keeps it from falling
+//! behind. Loading and error reporting start in `load.rs`.
 
 use std::collections::BTreeMap;
 
@@ -171,7 +172,8 @@ pub enum Strategy {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeployConfig {
-    /// `blue-green`; with `replicas > 1` the strategy is `rolling`.
+    /// `blue-green` or `rolling`. With `replicas > 1` the rollout is rolling, one replica
+    /// at a time, whatever this says.
     pub strategy: Strategy,
     pub replicas: u16,
     /// How long the old release keeps finishing in-flight requests after the switch.
@@ -201,5 +203,65 @@ impl Default for DeployConfig {
             verify_path: "/".to_string(),
             stop_timeout: Duration::from_secs(10),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::Config;
+    use crate::config::expect::{Expect, config_expect};
+    use crate::config::key::join;
+
+    fn configuration_reference() -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Every key in this file has an entry in docs/configuration.md, so the reference
+    /// cannot fall behind the code.
+    #[test]
+    fn the_configuration_reference_documents_every_key() {
+        let docs = configuration_reference();
+        let mut missing = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![(String::new(), config_expect())];
+        while let Some((path, table)) = stack.pop() {
+            for field in table.fields {
+                let key = join(&path, field);
+                // A table is documented by its `[header]`, a key by its dotted name.
+                let (child, entry) = match table.children.get(field) {
+                    Some(Expect::Table(child)) => (Some(child), format!("`[{key}]`")),
+                    _ => (None, format!("`{key}`")),
+                };
+                if !docs.contains(&entry) {
+                    missing.push(entry);
+                }
+                if let Some(child) = child
+                    && seen.insert(key.clone())
+                {
+                    stack.push((key, child));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "docs/configuration.md does not document: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_configuration_reference_example_loads() {
+        let docs = configuration_reference();
+        let example = docs
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a ```toml block");
+        let config = Config::parse(Path::new("docs/configuration.md"), example)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.service, "shop");
     }
 }

@@ -6,13 +6,16 @@ use std::ops::Range;
 
 use toml::de::DeTable;
 
-use super::Config;
-use super::error::Problem;
-use super::load::value_span;
+use super::key::value_span;
+use super::problem::Problem;
+use super::{Config, DeployConfig, HealthConfig};
 
 /// Docker allows longer names, but the service prefixes container, network and router
 /// backend names, which must stay readable and within Docker's limits with a suffix added.
 const MAX_SERVICE_LEN: usize = 50;
+
+/// The HTTP statuses a health probe can expect.
+const HTTP_STATUSES: std::ops::RangeInclusive<u16> = 100..=599;
 
 /// Every problem in `config`; `root` is the parsed file, to find where each key is written.
 pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
@@ -108,15 +111,20 @@ pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
             Some(format!("write `path = \"/{}\"`", health.path)),
         );
     }
-    if health.interval.get().is_zero() {
+    if !HTTP_STATUSES.contains(&health.status) {
         problem(
-            here(&["health", "interval"]),
-            "health.interval",
-            "`health.interval` must be more than 0".into(),
-            Some(
-                "probing without a pause would flood the release; try `interval = \"500ms\"`"
-                    .into(),
+            here(&["health", "status"]),
+            "health.status",
+            format!(
+                "`health.status` must be an HTTP status from {} to {}, found {}",
+                HTTP_STATUSES.start(),
+                HTTP_STATUSES.end(),
+                health.status
             ),
+            Some(format!(
+                "the status a passing probe answers with, like `status = {}`",
+                HealthConfig::default().status
+            )),
         );
     }
     if health.successes == 0 {
@@ -129,6 +137,77 @@ pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
                     .into(),
             ),
         );
+    }
+
+    let (health_defaults, deploy_defaults) = (HealthConfig::default(), DeployConfig::default());
+    let above_zero = [
+        (
+            ["health", "interval"],
+            health.interval,
+            format!(
+                "probing without a pause would flood the release; try `interval = \"{}\"`",
+                health_defaults.interval
+            ),
+        ),
+        (
+            ["health", "timeout"],
+            health.timeout,
+            format!(
+                "a probe with no time to answer always fails; try `timeout = \"{}\"`",
+                health_defaults.timeout
+            ),
+        ),
+        (
+            ["health", "deadline"],
+            health.deadline,
+            format!(
+                "it is the time a release has to become healthy; try `deadline = \"{}\"`",
+                health_defaults.deadline
+            ),
+        ),
+        (
+            ["deploy", "stop_timeout"],
+            config.deploy.stop_timeout,
+            format!(
+                "a container needs time to finish its requests after SIGTERM; try `stop_timeout = \"{}\"`",
+                deploy_defaults.stop_timeout
+            ),
+        ),
+    ];
+    for (path, duration, help) in above_zero {
+        if duration.get().is_zero() {
+            let key = path.join(".");
+            problem(
+                here(&path),
+                &key,
+                format!("`{key}` must be more than 0"),
+                Some(help),
+            );
+        }
+    }
+    let (interval, deadline) = (health.interval, health.deadline);
+    if !interval.get().is_zero() && !deadline.get().is_zero() && deadline < interval {
+        let why = "probes are `interval` apart, so the deadline passes before the second is due";
+        // Point at `deadline` when it is written: it is the one to raise.
+        let (span, key, message, fix) = match at(&["health", "deadline"]) {
+            Some(span) => (
+                span,
+                "health.deadline",
+                format!(
+                    "`health.deadline` ({deadline}) is shorter than `health.interval` ({interval})"
+                ),
+                "raise `deadline` or lower `interval`".to_string(),
+            ),
+            None => (
+                here(&["health", "interval"]),
+                "health.interval",
+                format!(
+                    "`health.interval` ({interval}) is longer than the default `health.deadline` ({deadline})"
+                ),
+                format!("lower `interval`, or set `deadline = \"{interval}\"` or more in [health]"),
+            ),
+        };
+        problem(span, key, message, Some(format!("{why}; {fix}")));
     }
 
     let verify_path = &config.deploy.verify_path;

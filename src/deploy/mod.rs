@@ -81,10 +81,19 @@ impl Target {
     /// Like [`Target::releases`] for a read-only look: a router that is not there yet
     /// simply routes nothing.
     pub async fn releases_read_only(&mut self) -> Result<Vec<Release>> {
-        let active = match self.router.active().await {
-            Ok(a) => a,
-            Err(e @ Error::Docker { .. }) => return Err(e),
-            Err(_) => Vec::new(),
+        let active = if self.router.attach().await? {
+            match self.router.active().await {
+                Ok(a) => a,
+                Err(e @ Error::Docker { .. }) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(
+                        "cannot read the router's routes ({e}); no release shows as serving"
+                    );
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
         };
         release::list(&self.engine, &self.config, &active).await
     }

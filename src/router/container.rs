@@ -150,6 +150,27 @@ impl RouterContainer {
         Ok(true)
     }
 
+    /// Finds the running router container without creating or changing anything.
+    /// Returns false when there is none.
+    pub async fn attach(&mut self) -> Result<bool> {
+        let existing = self
+            .engine
+            .list_by_labels(&[
+                (labels::SERVICE, &self.service),
+                (labels::ROLE, labels::ROLE_ROUTER),
+            ])
+            .await?;
+        for id in existing {
+            if let Some(info) = self.engine.inspect(&id, &self.network).await?
+                && info.state == RunState::Running
+            {
+                self.id = Some(id);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn id(&self) -> Result<&str> {
         self.id
             .as_deref()

@@ -213,6 +213,10 @@ impl Router for Haproxy {
         }
     }
 
+    async fn attach(&mut self) -> Result<bool> {
+        self.place.attach().await
+    }
+
     async fn active(&mut self) -> Result<Vec<Backend>> {
         Ok(self
             .slots()

@@ -48,6 +48,9 @@ pub trait Router {
     /// Makes sure the router is running and reachable (container mode creates it).
     async fn prepare(&mut self) -> Result<()>;
 
+    /// Finds a router that already runs, changing nothing. False when there is none.
+    async fn attach(&mut self) -> Result<bool>;
+
     /// The backends that get new requests now (weight > 0).
     async fn active(&mut self) -> Result<Vec<Backend>>;
 
@@ -90,6 +93,15 @@ pub enum Place {
     Host,
 }
 
+impl Place {
+    async fn attach(&mut self) -> Result<bool> {
+        match self {
+            Place::Container(c) => c.attach().await,
+            Place::Host => Ok(true),
+        }
+    }
+}
+
 fn router_url(config: &Config, engine: &Engine) -> String {
     if let Some(url) = config.router.url.as_deref().filter(|u| !u.is_empty()) {
         return url.trim_end_matches('/').to_string();
@@ -110,6 +122,12 @@ impl Router for AnyRouter {
         match self {
             AnyRouter::Haproxy(r) => r.prepare().await,
             AnyRouter::Nginx(r) => r.prepare().await,
+        }
+    }
+    async fn attach(&mut self) -> Result<bool> {
+        match self {
+            AnyRouter::Haproxy(r) => r.attach().await,
+            AnyRouter::Nginx(r) => r.attach().await,
         }
     }
     async fn active(&mut self) -> Result<Vec<Backend>> {

@@ -164,6 +164,10 @@ impl Router for Nginx {
         Ok(())
     }
 
+    async fn attach(&mut self) -> Result<bool> {
+        self.place.attach().await
+    }
+
     async fn active(&mut self) -> Result<Vec<Backend>> {
         Ok(self
             .read_upstream()
