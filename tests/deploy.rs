@@ -100,7 +100,7 @@ fn a_release_that_never_becomes_healthy_is_removed_and_the_old_one_keeps_serving
     let run = svc.deploy(NEVER_HEALTHY);
     run.code(1);
     assert!(
-        run.stderr.contains("release 2 (v2) failed"),
+        run.stderr.contains("release 2 (v2-never-healthy) failed"),
         "{}",
         run.stderr
     );
