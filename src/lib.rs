@@ -70,10 +70,12 @@ fn init_tracing(verbose: u8) {
     let default = match verbose {
         0 => "deploy_action=info",
         1 => "deploy_action=debug",
-        _ => "deploy_action=trace,bollard=debug",
+        _ => "deploy_action=trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default))
+        // bollard's debug logs print request bodies, container env (secrets) included.
+        .add_directive("bollard=warn".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

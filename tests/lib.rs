@@ -3,9 +3,11 @@
 
 mod support;
 
+mod actions;
 mod cli;
 mod config;
 mod crash;
 mod deploy;
+mod engine;
 mod rollback;
 mod routers;

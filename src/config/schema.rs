@@ -1,5 +1,5 @@
 //! The typed shape of `deploy.toml`. Every key has a default except `service`;
-//! docs/configuration.md documents each one, and a test below keeps it from falling
+//! README.md documents each one, and a test below keeps it from falling
 //! behind. Loading and error reporting start in `load.rs`.
 
 use std::collections::BTreeMap;
@@ -216,11 +216,11 @@ mod tests {
     use crate::config::key::join;
 
     fn configuration_reference() -> String {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
-    /// Every key in this file has an entry in docs/configuration.md, so the reference
+    /// Every key in this file has an entry in README.md, so the reference
     /// cannot fall behind the code.
     #[test]
     fn the_configuration_reference_documents_every_key() {
@@ -248,7 +248,7 @@ mod tests {
         }
         assert!(
             missing.is_empty(),
-            "docs/configuration.md does not document: {missing:?}"
+            "README.md does not document: {missing:?}"
         );
     }
 
@@ -256,12 +256,13 @@ mod tests {
     fn the_configuration_reference_example_loads() {
         let docs = configuration_reference();
         let example = docs
-            .split("```toml\n")
+            .split("A complete example")
             .nth(1)
+            .and_then(|rest| rest.split("```toml\n").nth(1))
             .and_then(|rest| rest.split("```").next())
-            .expect("a ```toml block");
-        let config = Config::parse(Path::new("docs/configuration.md"), example)
-            .unwrap_or_else(|e| panic!("{e}"));
+            .expect("a ```toml block under \"A complete example\"");
+        let config =
+            Config::parse(Path::new("README.md"), example).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.service, "shop");
     }
 }

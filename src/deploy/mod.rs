@@ -133,6 +133,7 @@ impl Target {
                     "target.env_from_host names `{name}`, but it is not set in this environment"
                 ))
             })?;
+            crate::ci::add_mask(&value);
             env.push(format!("{name}={value}"));
         }
         let mut l: HashMap<String, String> = cfg.target.labels.clone().into_iter().collect();
