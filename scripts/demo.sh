@@ -21,7 +21,7 @@ for version in v1 v2; do
   echo "==> deploy-action deploy --image hello:$version"
   "../../$bin" deploy --image "hello:$version"
 done
-url=$("../../$bin" --json releases | sed -n 's/^  "url": "\(.*\)",$/\1/p')
+url=$("../../$bin" --json releases | sed -n 's/.*"url": "\([^"]*\)".*/\1/p')
 echo "==> $url answers: $(curl -fsS "$url/")"
 echo "==> deploy-action releases"
 "../../$bin" releases
