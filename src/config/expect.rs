@@ -212,7 +212,9 @@ mod tests {
         let top = config_expect();
         assert_eq!(
             top.fields,
-            ["service", "target", "router", "health", "deploy"]
+            [
+                "service", "target", "router", "health", "deploy", "build", "scan"
+            ]
         );
         assert_eq!(top.required, ["service"]);
         assert_eq!(

@@ -22,6 +22,10 @@ pub struct Config {
     pub health: HealthConfig,
     #[serde(default)]
     pub deploy: DeployConfig,
+    /// How `build` makes the image. Absent: `run` skips the build step.
+    pub build: Option<BuildConfig>,
+    /// The vulnerability gate `scan` applies. Absent: `run` skips the scan step.
+    pub scan: Option<ScanConfig>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -202,6 +206,88 @@ impl Default for DeployConfig {
             verify_requests: 3,
             verify_path: "/".to_string(),
             stop_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How `build` makes the image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BuildConfig {
+    /// Image repository to tag and push, without a tag (`registry:5000/team/shop`).
+    /// Empty means the service name.
+    pub image: Option<String>,
+    /// The build context directory, relative to the config file.
+    pub context: String,
+    /// The Dockerfile, relative to the context.
+    pub dockerfile: String,
+    /// Build arguments (`--build-arg`).
+    pub args: BTreeMap<String, String>,
+    /// The stage to build (`--target`). Empty builds the last stage.
+    pub target: Option<String>,
+    /// Platform to build for (`linux/amd64`). Empty means the engine's.
+    pub platform: Option<String>,
+    /// Extra labels on the image, besides the OCI ones the tool adds.
+    pub labels: BTreeMap<String, String>,
+    /// Push the tags to the image's registry.
+    pub push: bool,
+    /// Also tag a stable release `latest`.
+    pub latest: bool,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        Self {
+            image: None,
+            context: ".".to_string(),
+            dockerfile: "Dockerfile".to_string(),
+            args: BTreeMap::new(),
+            target: None,
+            platform: None,
+            labels: BTreeMap::new(),
+            push: false,
+            latest: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReportFormat {
+    /// Detected from the report's content.
+    #[default]
+    Auto,
+    Trivy,
+    Grype,
+    Sarif,
+}
+
+/// The vulnerability gate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanConfig {
+    /// The report's format; `auto` detects Trivy JSON, Grype JSON or SARIF 2.1.0.
+    pub format: ReportFormat,
+    /// Severities that fail the gate (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`, `UNKNOWN`).
+    pub fail_on: Vec<String>,
+    /// Findings with no fixed version do not fail the gate.
+    pub ignore_unfixed: bool,
+    /// Most findings allowed per severity before the gate fails (`{ MEDIUM = 10 }`),
+    /// on top of `fail_on`.
+    pub max: BTreeMap<String, u64>,
+    /// An ignore file: `.trivyignore` lines (`ID exp:YYYY-MM-DD`) or `.trivyignore.yaml`.
+    /// Relative to the config file.
+    pub ignore_file: Option<String>,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            format: ReportFormat::Auto,
+            fail_on: vec!["CRITICAL".into(), "HIGH".into()],
+            ignore_unfixed: false,
+            max: BTreeMap::new(),
+            ignore_file: None,
         }
     }
 }
