@@ -13,17 +13,12 @@ pub async fn run(config: Config, args: DeployArgs, ui: Ui, cancel: Cancel) -> Re
     let mut target = Target::open(config, cancel, ui.clone()).await?;
     let deployed = deploy::deploy(&mut target, &args.image, args.version).await?;
     let releases = target.releases().await?;
-    if ui.actions() {
-        let outputs = [
-            ("release", deployed.release.to_string()),
-            ("version", deployed.version.clone()),
-            ("digest", deployed.image_digest.clone()),
-            ("url", deployed.url.clone()),
-        ];
-        if let Err(e) = crate::ci::set_outputs(&outputs) {
-            tracing::warn!("cannot write step outputs: {e}");
-        }
-    }
+    ui.outputs(&[
+        ("release", deployed.release.to_string()),
+        ("version", deployed.version.clone()),
+        ("digest", deployed.image_digest.clone()),
+        ("url", deployed.url.clone()),
+    ]);
     if ui.json {
         super::print_json(&json!({ "deployed": deployed, "releases": releases }));
     } else {

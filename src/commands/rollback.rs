@@ -13,16 +13,12 @@ pub async fn run(config: Config, args: RollbackArgs, ui: Ui, cancel: Cancel) -> 
     let mut target = Target::open(config, cancel, ui.clone()).await?;
     let done = deploy::rollback(&mut target, args.to.as_deref()).await?;
     let releases = target.releases().await?;
-    if ui.actions() {
-        let outputs = [
-            ("release", done.release.to_string()),
-            ("version", done.version.clone()),
-            ("url", done.url.clone()),
-        ];
-        if let Err(e) = crate::ci::set_outputs(&outputs) {
-            tracing::warn!("cannot write step outputs: {e}");
-        }
-    }
+    ui.outputs(&[
+        ("release", done.release.to_string()),
+        ("version", done.version.clone()),
+        ("digest", done.image_digest.clone()),
+        ("url", done.url.clone()),
+    ]);
     if ui.json {
         super::print_json(&json!({ "rolled_back": done, "releases": releases }));
     } else {

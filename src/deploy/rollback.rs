@@ -19,6 +19,7 @@ pub struct RolledBack {
     pub from: Option<u64>,
     pub release: u64,
     pub version: String,
+    pub image_digest: String,
     pub url: String,
     /// True when the target was a running standby, so only the router switched.
     pub warm: bool,
@@ -136,6 +137,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
         from: from.map(|f| f.release),
         release: target.release,
         version: target.version,
+        image_digest: target.image_digest,
         url: t.router.url().to_string(),
         warm,
         timings,

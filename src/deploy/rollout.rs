@@ -185,18 +185,9 @@ async fn roll(
         };
         old_routes.drain(..drop);
         new_routes.extend(new_addrs.iter().copied().map(Backend::full));
-        let routes: Vec<Backend> = old_routes.iter().chain(&new_routes).copied().collect();
+        let routes: Vec<SocketAddr> = old_routes.iter().chain(&new_routes).map(|b| b.addr).collect();
         progress.routed = true;
-        let expected: Vec<SocketAddr> = routes.iter().map(|b| b.addr).collect();
-        t.router.route(&routes).await?;
-        let verified = crate::router::verify(
-            t.router.url(),
-            &t.config.deploy.verify_path,
-            &expected,
-            t.config.deploy.verify_requests,
-            std::time::Duration::from_secs(10),
-        )
-        .await;
+        let verified = t.switch_to(&routes).await?;
         if let Err(answer) = verified {
             let (_, id) = ids.last().cloned().unwrap_or_default();
             let unhealthy = Unhealthy {

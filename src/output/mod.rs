@@ -64,6 +64,15 @@ impl Ui {
         Spinner(Some(bar))
     }
 
+    /// Step outputs for later steps of the job (`$GITHUB_OUTPUT`), under Actions only.
+    pub fn outputs(&self, outputs: &[(&str, String)]) {
+        if self.actions
+            && let Err(e) = ci::set_outputs(outputs)
+        {
+            tracing::warn!("cannot write step outputs: {e}");
+        }
+    }
+
     /// Shows why a release was refused (and keeps it for the JSON document).
     pub fn failure(&self, failure: &Failure) {
         if let Ok(mut slot) = self.failure.lock() {

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::CONTAINER_LISTEN_PORT;
 use crate::config::{Config, RouterKind};
-use crate::docker::{ContainerSpec, Engine, ExecOutput, RunState, labels};
+use crate::docker::{ContainerInfo, ContainerSpec, Engine, ExecOutput, RunState, labels};
 use crate::error::{Error, Result};
 
 /// How a router kind starts: the command and the files it needs before its first start.
@@ -78,17 +78,8 @@ impl RouterContainer {
         self.engine
             .ensure_network(&self.network, &self.service)
             .await?;
-        let existing = self
-            .engine
-            .list_by_labels(&[
-                (labels::SERVICE, &self.service),
-                (labels::ROLE, labels::ROLE_ROUTER),
-            ])
-            .await?;
-        for id in existing {
-            let Some(info) = self.engine.inspect(&id, &self.network).await? else {
-                continue;
-            };
+        for info in self.find().await? {
+            let id = info.id.clone();
             if info.labels.get(labels::ROUTER_SPEC) == Some(&spec_hash) {
                 if info.state != RunState::Running {
                     tracing::info!("starting the stopped router container {}", info.name);
@@ -153,22 +144,29 @@ impl RouterContainer {
     /// Finds the running router container without creating or changing anything.
     /// Returns false when there is none.
     pub async fn attach(&mut self) -> Result<bool> {
-        let existing = self
+        let running = self
+            .find()
+            .await?
+            .into_iter()
+            .find(|i| i.state == RunState::Running);
+        self.id = running.map(|i| i.id);
+        Ok(self.id.is_some())
+    }
+
+    /// Every router container of this service, as the engine sees it now.
+    async fn find(&self) -> Result<Vec<ContainerInfo>> {
+        let ids = self
             .engine
             .list_by_labels(&[
                 (labels::SERVICE, &self.service),
                 (labels::ROLE, labels::ROLE_ROUTER),
             ])
             .await?;
-        for id in existing {
-            if let Some(info) = self.engine.inspect(&id, &self.network).await?
-                && info.state == RunState::Running
-            {
-                self.id = Some(id);
-                return Ok(true);
-            }
+        let mut found = Vec::new();
+        for id in ids {
+            found.extend(self.engine.inspect(&id, &self.network).await?);
         }
-        Ok(false)
+        Ok(found)
     }
 
     fn id(&self) -> Result<&str> {

@@ -248,23 +248,19 @@ impl Service {
 
     /// Names of this service's containers (running or not).
     pub fn containers(&self) -> Vec<String> {
-        let out = Command::new("docker")
-            .args(["ps", "-a", "--format", "{{.Names}}", "--filter"])
-            .arg(format!("label=deploy-action.service={}", self.name))
-            .output()
-            .unwrap();
-        let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect();
-        names.sort();
-        names
+        self.names(&["-a"])
     }
 
     /// Names of this service's running containers.
     pub fn running(&self) -> Vec<String> {
+        self.names(&[])
+    }
+
+    fn names(&self, flags: &[&str]) -> Vec<String> {
         let out = Command::new("docker")
-            .args(["ps", "--format", "{{.Names}}", "--filter"])
+            .arg("ps")
+            .args(flags)
+            .args(["--format", "{{.Names}}", "--filter"])
             .arg(format!("label=deploy-action.service={}", self.name))
             .output()
             .unwrap();
