@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what deploy-action's demo and tests need on a fresh Debian machine:
 # Debian's haproxy and nginx (the routers; their binaries also go into the router images),
+# openssh (the tests reach the engine over ssh://),
 # socat (the HAProxy runtime API client inside the router image) and wrk (benchmarks).
 # Idempotent: does nothing when everything is there.
 set -euo pipefail
 
 need=()
-for pair in haproxy:haproxy nginx:nginx socat:socat wrk:wrk curl:curl; do
+for pair in haproxy:haproxy nginx:nginx socat:socat wrk:wrk curl:curl sshd:openssh-server ssh-agent:openssh-client; do
   bin="${pair%%:*}" pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done

@@ -37,6 +37,22 @@ pub enum Error {
     TimedOut(String),
 }
 
+/// An error with every cause behind it, `outer: inner: innermost`: the cause is often the
+/// only part that says what to fix (a refused connection, an ssh failure).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {

@@ -101,7 +101,7 @@ pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Resu
                 }
                 Err(e) => {
                     streak = 0;
-                    last_probe = Some(format!("GET {url} failed: {}", error_chain(&e)));
+                    last_probe = Some(format!("GET {url} failed: {}", crate::error::chain(&e)));
                 }
             }
         }
@@ -118,14 +118,4 @@ pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Resu
         };
         target.cancel.sleep(pause).await?;
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }

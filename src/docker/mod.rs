@@ -3,6 +3,7 @@
 
 mod container;
 mod exec;
+mod image;
 pub mod labels;
 mod network;
 
@@ -13,6 +14,7 @@ use bollard::Docker;
 
 pub use container::{ContainerInfo, ContainerSpec, RunState};
 pub use exec::ExecOutput;
+pub use image::{BuildEvent, BuildFailure, ImageBuild, ImageDetails, PushEvent, RegistryAuth};
 
 use crate::error::{Error, Result};
 
@@ -100,14 +102,18 @@ impl Engine {
                     .with_jitter(),
             )
             .notify(|e, wait| {
-                tracing::warn!("docker engine not answering ({e}); retrying in {wait:?}")
+                tracing::warn!(
+                    "docker engine not answering ({}); retrying in {wait:?}",
+                    crate::error::chain(e)
+                )
             })
             .await
             .map_err(|e| Error::Docker {
                 host: host.uri.clone(),
                 message: format!(
-                    "unreachable after 5 attempts: {e}. Is the engine running, and does \
-                     DOCKER_HOST or [target] host point at it?"
+                    "unreachable after 5 attempts: {}. Is the engine running, and does \
+                     DOCKER_HOST or [target] host point at it?",
+                    crate::error::chain(&e)
                 ),
             })?;
         tracing::debug!(host = %host.uri, version = ?docker.client_version(), "connected to docker");
@@ -125,7 +131,7 @@ impl Engine {
     pub(crate) fn fail(&self, what: impl std::fmt::Display, e: bollard::errors::Error) -> Error {
         Error::Docker {
             host: self.host.uri.clone(),
-            message: format!("{what}: {e}"),
+            message: format!("{what}: {}", crate::error::chain(&e)),
         }
     }
 }
