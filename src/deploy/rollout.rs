@@ -185,7 +185,11 @@ async fn roll(
         };
         old_routes.drain(..drop);
         new_routes.extend(new_addrs.iter().copied().map(Backend::full));
-        let routes: Vec<SocketAddr> = old_routes.iter().chain(&new_routes).map(|b| b.addr).collect();
+        let routes: Vec<SocketAddr> = old_routes
+            .iter()
+            .chain(&new_routes)
+            .map(|b| b.addr)
+            .collect();
         progress.routed = true;
         let verified = t.switch_to(&routes).await?;
         if let Err(answer) = verified {
