@@ -125,3 +125,64 @@ fn sigkill_right_after_the_switch_converges_on_rerun() {
         V2,
     );
 }
+
+/// HAProxy server slots holding an address (not in maintenance), from the runtime API.
+fn slots_in_use(svc: &Service) -> usize {
+    let mut child = std::process::Command::new("docker")
+        .args(["exec", "-i", &format!("{}-router", svc.name)])
+        .args([
+            "socat",
+            "-t5",
+            "stdio",
+            "unix-connect:/var/lib/haproxy/admin.sock",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("show servers state {}\n", svc.name).as_bytes())
+        .unwrap();
+    let out = String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap();
+    out.lines()
+        .filter(|l| !l.starts_with('#') && l.split_whitespace().count() > 7)
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(6)
+                .and_then(|a| a.parse::<u32>().ok())
+                .is_some_and(|a| a & 0x23 == 0)
+        })
+        .count()
+}
+
+#[test]
+fn sigkill_during_the_drain_leaves_no_slot_held_after_the_next_run() {
+    let svc = Service::haproxy().with_config("[deploy]\ndrain = \"30s\"\nstop_timeout = \"1s\"\n");
+    svc.deploy(V1).success();
+    let mut child = svc
+        .command(&["deploy", "--image", V2])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(30, "v2 to serve", || svc.get("/").body == "hello from v2\n");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        slots_in_use(&svc),
+        2,
+        "v2 serving and v1 draining when the run died"
+    );
+    // The next run converges before it does anything else, even one that is then refused.
+    svc.deploy(CRASH).code(1);
+    assert_eq!(
+        slots_in_use(&svc),
+        1,
+        "only the serving release holds a slot"
+    );
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+}

@@ -50,7 +50,6 @@ pub async fn converge(t: &mut Target) -> Result<()> {
             "the router pointed at {gone:?}, which no release runs at; dropping those routes"
         );
         t.router.route(&[]).await?;
-        t.router.forget(&gone).await?;
     }
     if let Some(routes) = repair {
         tracing::warn!(
@@ -60,6 +59,8 @@ pub async fn converge(t: &mut Target) -> Result<()> {
         );
         t.router.route(&routes).await?;
     }
+    // Routes left draining by an interrupted run would hold their places forever.
+    t.router.forget_inactive().await?;
 
     // A once-healthy release newer than the serving one that is running but not routed was
     // never switched to (interrupted after its health gate): stop it.

@@ -123,7 +123,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
             if let Err(e) = t.cancel.sleep(t.config.deploy.drain.get()).await {
                 tracing::warn!("{e}; skipping the rest of the drain");
             }
-            t.router.forget(&old).await?;
+            t.router.forget_inactive().await?;
         }
         if let Some(from) = &from {
             stop_all(t, from).await;

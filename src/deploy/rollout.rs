@@ -97,7 +97,7 @@ pub async fn deploy(t: &mut Target, image: &str, version: Option<String>) -> Res
             if let Err(e) = t.cancel.sleep(t.config.deploy.drain.get()).await {
                 tracing::warn!("{e}; skipping the rest of the drain");
             }
-            t.router.forget(&old).await?;
+            t.router.forget_inactive().await?;
         }
     }
     timings.drain_ms = drain.elapsed().as_millis() as u64;

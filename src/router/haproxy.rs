@@ -259,11 +259,11 @@ impl Router for Haproxy {
         self.persist().await
     }
 
-    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+    async fn forget_inactive(&mut self) -> Result<()> {
         let slots = self.slots().await?;
         let commands: Vec<String> = slots
             .iter()
-            .filter(|s| !s.maint && s.addr.is_some_and(|a| addrs.contains(&a)))
+            .filter(|s| !s.maint && !s.is_active())
             .map(|s| format!("set server {}/{} state maint", self.backend, s.name))
             .collect();
         if commands.is_empty() {

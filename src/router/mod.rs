@@ -58,8 +58,9 @@ pub trait Router {
     /// it gets no new requests but finishes the ones in flight.
     async fn route(&mut self, backends: &[Backend]) -> Result<()>;
 
-    /// Forgets drained backends entirely (their containers are about to stop).
-    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()>;
+    /// Forgets every backend that gets no new requests (drained ones), so their places
+    /// are free for the next release. Running standbys are routed to again when needed.
+    async fn forget_inactive(&mut self) -> Result<()>;
 
     /// The URL clients (and the tool's verification) reach the service at.
     fn url(&self) -> &str;
@@ -142,10 +143,10 @@ impl Router for AnyRouter {
             AnyRouter::Nginx(r) => r.route(backends).await,
         }
     }
-    async fn forget(&mut self, addrs: &[SocketAddr]) -> Result<()> {
+    async fn forget_inactive(&mut self) -> Result<()> {
         match self {
-            AnyRouter::Haproxy(r) => r.forget(addrs).await,
-            AnyRouter::Nginx(r) => r.forget(addrs).await,
+            AnyRouter::Haproxy(r) => r.forget_inactive().await,
+            AnyRouter::Nginx(r) => r.forget_inactive().await,
         }
     }
     fn url(&self) -> &str {

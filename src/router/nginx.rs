@@ -3,7 +3,6 @@
 //! worker processes, so idle keep-alive client connections are closed; clients that reuse
 //! such a connection at that moment see an error (docs/benchmarks.md has our measurement).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::container::Launch;
@@ -189,7 +188,7 @@ impl Router for Nginx {
         Ok(())
     }
 
-    async fn forget(&mut self, _addrs: &[SocketAddr]) -> Result<()> {
+    async fn forget_inactive(&mut self) -> Result<()> {
         // A backend left out of the upstream block is already forgotten by the reload.
         Ok(())
     }
