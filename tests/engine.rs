@@ -135,7 +135,7 @@ impl SshEngine {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut engine = SshEngine {
+        let engine = SshEngine {
             address,
             agent_socket,
             children: vec![sshd, agent],
