@@ -24,6 +24,9 @@ pub struct Haproxy {
     backend: String,
     slots: u16,
     url: String,
+    /// The slots as last read. Within one step the tool is HAProxy's only writer, and each
+    /// write reads the state back in the same call, so reads cost no runtime API call.
+    state: Option<Vec<Slot>>,
 }
 
 /// One server slot as `show servers state` reports it.
@@ -58,6 +61,7 @@ impl Haproxy {
                 .unwrap_or(config.service.clone()),
             slots: config.router.slots,
             url,
+            state: None,
         }
     }
 
@@ -108,17 +112,29 @@ impl Haproxy {
         }
     }
 
-    async fn slots(&self) -> Result<Vec<Slot>> {
-        let answer = self
-            .runtime(&[format!("show servers state {}", self.backend)])
-            .await?;
-        parse_servers_state(&answer).ok_or_else(|| {
+    async fn slots(&mut self) -> Result<Vec<Slot>> {
+        match &self.state {
+            Some(slots) => Ok(slots.clone()),
+            None => Ok(self.apply(Vec::new()).await?.1),
+        }
+    }
+
+    /// Runs `commands`, then reads the state back in the same runtime API call (one
+    /// `docker exec` in container mode). Returns the commands' answer and the new state.
+    async fn apply(&mut self, mut commands: Vec<String>) -> Result<(String, Vec<Slot>)> {
+        self.state = None;
+        commands.push(format!("show servers state {}", self.backend));
+        let answer = self.runtime(&commands).await?;
+        let (said, state) = split_state(&answer);
+        let slots = parse_servers_state(state).ok_or_else(|| {
             Error::router(format!(
                 "haproxy has no usable backend `{}`: {}",
                 self.backend,
-                answer.lines().next().unwrap_or("").trim()
+                state.lines().next().unwrap_or("").trim()
             ))
-        })
+        })?;
+        self.state = Some(slots.clone());
+        Ok((said.to_string(), slots))
     }
 
     /// The full haproxy.cfg for the router container, with the given slots.
@@ -174,10 +190,10 @@ backend {backend}
         )
     }
 
-    async fn persist(&self) -> Result<()> {
+    /// Writes the routes into the container's haproxy.cfg, so a restarted router keeps them.
+    async fn persist(&self, slots: &[Slot]) -> Result<()> {
         if let Place::Container(c) = &self.place {
-            let slots = self.slots().await?;
-            c.write(CONFIG_PATH, &self.render_config(&slots)).await?;
+            c.write(CONFIG_PATH, &self.render_config(slots)).await?;
         }
         Ok(())
     }
@@ -197,6 +213,7 @@ impl Router for Haproxy {
         // The runtime API answers once haproxy has bound its sockets.
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
+            self.state = None;
             match self.slots().await {
                 Ok(slots) if slots.len() < 2 => {
                     return Err(Error::router(format!(
@@ -241,9 +258,8 @@ impl Router for Haproxy {
                 backends.len()
             ))
         })?;
-        let answer = self.runtime(&plan).await?;
         // Read back: the answer text varies by version, the state does not.
-        let after = self.slots().await?;
+        let (answer, after) = self.apply(plan).await?;
         for b in backends {
             if !after
                 .iter()
@@ -256,7 +272,7 @@ impl Router for Haproxy {
                 )));
             }
         }
-        self.persist().await
+        self.persist(&after).await
     }
 
     async fn forget_inactive(&mut self) -> Result<()> {
@@ -269,8 +285,8 @@ impl Router for Haproxy {
         if commands.is_empty() {
             return Ok(());
         }
-        self.runtime(&commands).await?;
-        self.persist().await
+        let (_, after) = self.apply(commands).await?;
+        self.persist(&after).await
     }
 
     fn url(&self) -> &str {
@@ -312,6 +328,19 @@ fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec
         .map(|s| format!("set server {backend}/{} state drain", s.name));
     ready.extend(drain);
     Some(ready)
+}
+
+/// Splits a runtime API answer into what the commands said and the `show servers state`
+/// that ends it (which starts with its format version, `1`, then a `# be_id` header).
+fn split_state(answer: &str) -> (&str, &str) {
+    let at = answer
+        .rmatch_indices("1\n# be_id")
+        .map(|(i, _)| i)
+        .find(|&i| i == 0 || answer.as_bytes()[i - 1] == b'\n');
+    match at {
+        Some(i) => (&answer[..i], &answer[i..]),
+        None => ("", answer),
+    }
 }
 
 /// Parses `show servers state <backend>` (format version 1). `None` if it is not that format.
@@ -367,6 +396,15 @@ mod tests {
         assert_eq!(slots[0].addr, Some(addr("172.18.0.3:8080")));
         assert!(slots[1].drain && !slots[1].is_active());
         assert!(slots[2].is_free());
+    }
+
+    #[test]
+    fn command_answers_are_split_from_the_state_read_back() {
+        let answer = format!("IP changed from '127.0.0.1' to '172.18.0.9'\n\n{STATE}");
+        let (said, state) = split_state(&answer);
+        assert_eq!(said.trim(), "IP changed from '127.0.0.1' to '172.18.0.9'");
+        assert_eq!(parse_servers_state(state).unwrap().len(), 3);
+        assert_eq!(split_state(STATE), ("", STATE));
     }
 
     #[test]
