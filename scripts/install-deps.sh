@@ -7,7 +7,7 @@
 set -euo pipefail
 
 need=()
-for pair in haproxy:haproxy nginx:nginx socat:socat wrk:wrk curl:curl sshd:openssh-server ssh-agent:openssh-client; do
+for pair in haproxy:haproxy nginx:nginx socat:socat wrk:wrk curl:curl sshd:openssh-server ssh-agent:openssh-client docker-registry:docker-registry; do
   bin="${pair%%:*}" pkg="${pair##*:}"
   command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || need+=("$pkg")
 done

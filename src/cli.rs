@@ -44,6 +44,12 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List the release history the target holds.
     Releases,
+    /// Gate on a scanner report (Trivy JSON, Grype JSON or SARIF): exit 1 when findings
+    /// break the policy, only new ones with `--baseline`.
+    Scan(crate::commands::scan::ScanArgs),
+    /// Build the image from a tar of the context (honouring .dockerignore), tag it from the
+    /// version and the commit, push it; an image of an unchanged context is reused.
+    Build(BuildArgs),
 }
 
 #[derive(Debug, Args)]
@@ -62,4 +68,110 @@ pub struct RollbackArgs {
     /// Roll back to the newest release with this version instead of the previous one.
     #[arg(long, env = "DEPLOY_ACTION_TO")]
     pub to: Option<String>,
+}
+
+/// Build the image from a tar of the context (honouring `.dockerignore`), label and tag it
+/// from the version and the commit, and push it. An image of the same context is reused.
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// Image repository, without a tag (`registry:5000/team/app`). Default: `[build] image`,
+    /// then the service name.
+    #[arg(long, env = "DEPLOY_ACTION_IMAGE")]
+    pub image: Option<String>,
+
+    /// Version to tag: `v1.2.3` gives `1.2.3`, `1.2` and `1`; a pre-release only itself.
+    /// Default: the tag being built under Actions (`GITHUB_REF_NAME` when `GITHUB_REF_TYPE`
+    /// is `tag`); there is always a `sha-<commit>` tag.
+    #[arg(long, env = "DEPLOY_ACTION_VERSION")]
+    pub version: Option<String>,
+
+    /// The context directory. Default: `[build] context` (relative to the config file), then `.`.
+    #[arg(long, env = "DEPLOY_ACTION_CONTEXT", value_name = "DIR", value_parser = path_value)]
+    pub context: Option<PathBuf>,
+
+    /// The Dockerfile, relative to the current directory as with `docker build -f`.
+    /// Default: `[build] dockerfile` (relative to the context), then `Dockerfile`.
+    #[arg(
+        long,
+        short = 'f',
+        env = "DEPLOY_ACTION_FILE",
+        value_name = "PATH",
+        value_parser = path_value
+    )]
+    pub file: Option<PathBuf>,
+
+    /// A build argument; repeat it, or give one per line in the variable. Overrides the same
+    /// key in `[build] args`.
+    #[arg(
+        long = "build-arg",
+        env = "DEPLOY_ACTION_BUILD_ARG",
+        value_name = "KEY=VALUE",
+        value_delimiter = '\n'
+    )]
+    pub build_args: Vec<String>,
+
+    /// The stage to build. Default: `[build] target`, then the last stage.
+    #[arg(long, env = "DEPLOY_ACTION_TARGET", value_name = "STAGE")]
+    pub target: Option<String>,
+
+    /// The platform to build for (`linux/amd64`). Default: `[build] platform`, then the
+    /// engine's own.
+    #[arg(long, env = "DEPLOY_ACTION_PLATFORM")]
+    pub platform: Option<String>,
+
+    /// An extra image label; repeat it, or give one per line in the variable.
+    #[arg(
+        long = "label",
+        env = "DEPLOY_ACTION_LABEL",
+        value_name = "KEY=VALUE",
+        value_delimiter = '\n'
+    )]
+    pub labels: Vec<String>,
+
+    /// Push every tag to the image's registry (`--push=false` overrides `[build] push`).
+    #[arg(long, env = "DEPLOY_ACTION_PUSH", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_name = "BOOL", value_parser = switch)]
+    pub push: Option<Switch>,
+
+    /// Also tag a stable release `latest` (`--latest=false` overrides `[build] latest`).
+    #[arg(long, env = "DEPLOY_ACTION_LATEST", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_name = "BOOL", value_parser = switch)]
+    pub latest: Option<Switch>,
+
+    /// The directory `[build]` paths are relative to: the config file's. Set by the caller,
+    /// not a flag; unset means the current directory.
+    #[arg(skip)]
+    pub config_dir: Option<PathBuf>,
+}
+
+/// The value of `--push` or `--latest`. Empty, as an unset Actions input reaches the
+/// variable, leaves `[build]`'s value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Switch(pub Option<bool>);
+
+fn switch(value: &str) -> std::result::Result<Switch, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(Switch(None)),
+        "true" | "yes" | "on" | "1" => Ok(Switch(Some(true))),
+        "false" | "no" | "off" | "0" => Ok(Switch(Some(false))),
+        other => Err(format!("`{other}` is not true or false")),
+    }
+}
+
+/// A path; empty (an unset Actions input) is taken as unset later, not refused here.
+fn path_value(value: &str) -> std::result::Result<PathBuf, String> {
+    Ok(PathBuf::from(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Switch, switch};
+
+    #[test]
+    fn a_switch_is_a_boolean_or_empty_for_unset() {
+        assert_eq!(switch("true"), Ok(Switch(Some(true))));
+        assert_eq!(switch("FALSE"), Ok(Switch(Some(false))));
+        assert_eq!(switch(""), Ok(Switch(None)));
+        assert!(switch("maybe").is_err());
+    }
 }

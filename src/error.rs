@@ -28,8 +28,9 @@ pub enum Error {
     #[error("{0}")]
     Refused(String),
 
-    /// SIGINT or SIGTERM arrived; the step was aborted and the previous release keeps serving.
-    #[error("cancelled by {0}: the step was aborted and the previous release keeps serving")]
+    /// SIGINT or SIGTERM arrived; the step was aborted and what it had started undone
+    /// (for a deploy: the previous release keeps serving).
+    #[error("cancelled by {0}: the step was aborted and what it had started was undone")]
     Cancelled(&'static str),
 
     /// Waiting ran out of time.

@@ -1,5 +1,6 @@
 //! deploy-action: ship a containerised service safely from GitHub Actions or a laptop.
 
+pub mod build;
 pub mod ci;
 pub mod cli;
 mod commands;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod exit;
 pub mod output;
 pub mod router;
+pub mod scan;
 pub mod signals;
 
 use std::process::ExitCode;
@@ -36,6 +38,8 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(cli.verbose);
+    // One TLS crypto provider for every client (ring, which the Docker client uses too).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let ui = Ui::detect(cli.json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -44,13 +48,15 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ENVIRONMENT);
         }
     };
+    // `scan --json` prints its own document, refusal included.
+    let own_document = matches!(cli.command, Command::Scan(_));
     let result = runtime.block_on(run(cli, ui.clone()));
     // Do not wait for blocking tasks (a pending stdin read, a slow socket) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(()) => ExitCode::from(exit::OK),
         Err(e) => {
-            report_error(&e, &ui);
+            report_error(&e, &ui, own_document);
             ExitCode::from(e.exit_code())
         }
     }
@@ -58,11 +64,29 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli, ui: Ui) -> Result<(), Error> {
     let cancel = signals::Cancel::on_signals();
-    let config = Config::load(&cli.config)?;
+    let path = cli.config;
     match cli.command {
-        Command::Deploy(args) => commands::deploy::run(config, args, ui, cancel).await,
-        Command::Rollback(args) => commands::rollback::run(config, args, ui, cancel).await,
-        Command::Releases => commands::releases::run(config, ui, cancel).await,
+        // `scan` and `build` work without a deploy.toml: flags and defaults suffice.
+        Command::Scan(args) => commands::scan::run(optional_config(&path)?, args, ui).await,
+        Command::Build(mut args) => {
+            args.config_dir = path.parent().map(std::path::Path::to_path_buf);
+            commands::build::run(optional_config(&path)?, args, ui, cancel).await
+        }
+        Command::Deploy(args) => {
+            commands::deploy::run(Config::load(&path)?, args, ui, cancel).await
+        }
+        Command::Rollback(args) => {
+            commands::rollback::run(Config::load(&path)?, args, ui, cancel).await
+        }
+        Command::Releases => commands::releases::run(Config::load(&path)?, ui, cancel).await,
+    }
+}
+
+/// The config when there is one; a missing file is fine, a broken one is not.
+fn optional_config(path: &std::path::Path) -> Result<Option<Config>, Error> {
+    match Config::load(path) {
+        Err(ConfigError::NotFound { .. }) => Ok(None),
+        loaded => Ok(Some(loaded?)),
     }
 }
 
@@ -84,7 +108,7 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-fn report_error(e: &Error, ui: &Ui) {
+fn report_error(e: &Error, ui: &Ui, own_document: bool) {
     if ui.actions() {
         // The annotation carries the location itself, so its text leaves it out.
         let (text, at) = match e {
@@ -107,7 +131,7 @@ fn report_error(e: &Error, ui: &Ui) {
             ci::error(&text, at.as_ref());
         }
     }
-    if ui.json {
+    if ui.json && !(own_document && matches!(e, Error::Refused(_))) {
         let doc = json!({
             "ok": false,
             "exit_code": e.exit_code(),

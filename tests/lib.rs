@@ -4,6 +4,7 @@
 mod support;
 
 mod actions;
+mod build;
 mod cli;
 mod config;
 mod crash;
@@ -11,3 +12,4 @@ mod deploy;
 mod engine;
 mod rollback;
 mod routers;
+mod scan;

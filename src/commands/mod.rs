@@ -1,8 +1,10 @@
 //! One module per subcommand: the orchestration of that step and how it reports.
 
+pub mod build;
 pub mod deploy;
 pub mod releases;
 pub mod rollback;
+pub mod scan;
 
 use crate::config::Config;
 use crate::deploy::Release;

@@ -230,6 +230,93 @@ pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
         );
     }
 
+    problems.extend(scan_table(config, root));
+    problems
+}
+
+/// `[scan]`: severities are written as Trivy writes them (`HIGH`), and an ignore file,
+/// when named, has a name.
+fn scan_table(config: &Config, root: &DeTable) -> Vec<Problem> {
+    use toml::de::DeValue;
+
+    use crate::scan::Severity;
+
+    let Some(scan) = &config.scan else {
+        return Vec::new();
+    };
+    let table = match root.get("scan").map(|v| v.get_ref()) {
+        Some(DeValue::Table(table)) => Some(table),
+        _ => None,
+    };
+    let mut problems = Vec::new();
+    let severity_problem = |span: Range<usize>, key: String, written: &str| {
+        let upper = written.to_ascii_uppercase();
+        let help = match Severity::from_trivy(&upper) {
+            Some(s) => format!("severities are upper case, as Trivy writes them: `{s}`"),
+            None => format!(
+                "one of {}",
+                Severity::ALL.map(|s| format!("`{s}`")).join(", ")
+            ),
+        };
+        Problem::new(
+            span,
+            Some(&key),
+            format!("`{key}`: unknown severity {written:?}"),
+        )
+        .help(help)
+    };
+
+    let items = match table.and_then(|t| t.get("fail_on")).map(|v| v.get_ref()) {
+        Some(DeValue::Array(items)) => Some(items),
+        _ => None,
+    };
+    for (i, written) in scan.fail_on.iter().enumerate() {
+        if Severity::from_trivy(written).is_none() {
+            let span = items
+                .and_then(|items| items.get(i))
+                .map(|item| item.span())
+                .or_else(|| value_span(root, &["scan", "fail_on"]))
+                .unwrap_or(0..0);
+            problems.push(severity_problem(
+                span,
+                format!("scan.fail_on[{i}]"),
+                written,
+            ));
+        }
+    }
+
+    let max = match table.and_then(|t| t.get("max")).map(|v| v.get_ref()) {
+        Some(DeValue::Table(max)) => Some(max),
+        _ => None,
+    };
+    for written in scan.max.keys() {
+        if Severity::from_trivy(written).is_none() {
+            let span = max
+                .and_then(|max| max.iter().find(|(k, _)| k.get_ref() == written))
+                .map(|(k, _)| k.span())
+                .unwrap_or(0..0);
+            problems.push(severity_problem(
+                span,
+                format!("scan.max.{written}"),
+                written,
+            ));
+        }
+    }
+
+    if scan
+        .ignore_file
+        .as_deref()
+        .is_some_and(|f| f.trim().is_empty())
+    {
+        problems.push(
+            Problem::new(
+                value_span(root, &["scan", "ignore_file"]).unwrap_or(0..0),
+                Some("scan.ignore_file"),
+                "`scan.ignore_file` is empty",
+            )
+            .help("name a `.trivyignore` or `.trivyignore.yaml` file, or leave the key out"),
+        );
+    }
     problems
 }
 

@@ -28,13 +28,20 @@ impl Ui {
             json,
             actions: ci::is_actions(),
             // Progress bars only for a person at a terminal, never in CI logs.
-            interactive: std::io::stderr().is_terminal() && std::env::var_os("CI").is_none(),
+            interactive: !json
+                && std::io::stderr().is_terminal()
+                && std::env::var_os("CI").is_none(),
             failure: Arc::default(),
         }
     }
 
     pub fn actions(&self) -> bool {
         self.actions
+    }
+
+    /// A person watches a terminal: progress bars and spinners are welcome.
+    pub fn interactive(&self) -> bool {
+        self.interactive
     }
 
     /// A phase of a step: a `::group::` under Actions, a log line elsewhere.

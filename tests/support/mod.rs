@@ -7,6 +7,7 @@
 pub mod host_router;
 pub mod http;
 pub mod images;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
