@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scan gate figure: `deploy-action scan` against jq doing the same severity filter and
 # count, side by side in one hyperfine run, on a generated ~100 MB Trivy report; then the
-# peak memory (max RSS) of both. Results: docs/scan-benchmarks.md.
+# peak memory (max RSS) of both. Results: docs/benchmarks.md.
 #
 #   bench/scan/run.sh                  # 100 MB report, 7 timed runs each
 #   SIZE_MB=20 RUNS=3 bench/scan/run.sh
