@@ -42,11 +42,6 @@ impl Cancel {
         self.token.is_cancelled()
     }
 
-    /// Resolves when a signal arrives.
-    pub async fn cancelled(&self) {
-        self.token.cancelled().await
-    }
-
     pub fn error(&self) -> Error {
         Error::Cancelled(self.signal.get().copied().unwrap_or("a signal"))
     }
@@ -60,11 +55,19 @@ impl Cancel {
         }
     }
 
-    /// Sleeps, or returns early with [`Error::Cancelled`].
-    pub async fn sleep(&self, d: std::time::Duration) -> Result<(), Error> {
+    /// Awaits `work`, or gives it up with [`Error::Cancelled`] when a signal arrives first.
+    pub async fn or_cancel<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, Error> {
         tokio::select! {
-            _ = tokio::time::sleep(d) => Ok(()),
+            value = work => Ok(value),
             _ = self.token.cancelled() => Err(self.error()),
         }
+    }
+
+    /// Sleeps, or returns early with [`Error::Cancelled`].
+    pub async fn sleep(&self, d: std::time::Duration) -> Result<(), Error> {
+        self.or_cancel(tokio::time::sleep(d)).await
     }
 }

@@ -94,13 +94,7 @@ fn a_refused_release_under_actions_is_an_error_annotation() {
 #[test]
 fn secrets_from_the_host_reach_the_container_and_are_masked() {
     let svc = Service::haproxy();
-    // The service-level config already has a [target] table; add the secret through a
-    // second config that replaces it.
-    let text = std::fs::read_to_string(svc.config_path()).unwrap().replace(
-        "port = 8080\n",
-        "port = 8080\nenv_from_host = [\"SHOP_SECRET\"]\n",
-    );
-    std::fs::write(svc.config_path(), text).unwrap();
+    svc.set_target_key("env_from_host = [\"SHOP_SECRET\"]");
     let gh = Actions::new();
     // Even the most verbose logs, and a RUST_LOG that asks for the Docker client's, hide it.
     let run = gh.run(&svc, &["-vv", "deploy", "--image", V1]);

@@ -61,11 +61,7 @@ fn deploys_through_an_engine_over_tcp_named_by_docker_host() {
 fn target_host_in_the_config_wins_over_docker_host() {
     let engine = TcpEngine::start();
     let svc = Service::haproxy();
-    let text = std::fs::read_to_string(svc.config_path()).unwrap().replace(
-        "port = 8080\n",
-        &format!("port = 8080\nhost = \"tcp://127.0.0.1:{}\"\n", engine.port),
-    );
-    std::fs::write(svc.config_path(), text).unwrap();
+    svc.set_target_key(&format!("host = \"tcp://127.0.0.1:{}\"", engine.port));
     let out = svc
         .command(&["releases"])
         .env("DOCKER_HOST", "tcp://127.0.0.1:1")

@@ -371,10 +371,7 @@ async fn build_once(
     let mut log = BuildLog::new(ui);
     let mut image_id = None;
     loop {
-        let next = tokio::select! {
-            _ = cancel.cancelled() => return Err(cancel.error()),
-            next = events.next() => next,
-        };
+        let next = cancel.or_cancel(events.next()).await?;
         match next {
             None => break,
             Some(Ok(BuildEvent::Log(text))) => {
@@ -438,10 +435,7 @@ async fn push(
         let bar = Bar::push(ui, layers, &reference);
         let mut events = pin!(engine.push_image(&repository, tag, auth));
         loop {
-            let next = tokio::select! {
-                _ = cancel.cancelled() => return Err(cancel.error()),
-                next = events.next() => next,
-            };
+            let next = cancel.or_cancel(events.next()).await?;
             match next {
                 None => break,
                 Some(Ok(PushEvent::LayerDone)) => bar.advance(1),

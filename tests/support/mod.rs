@@ -169,6 +169,17 @@ impl Service {
         self
     }
 
+    /// Adds one `key = value` line to the `[target]` table of the written config.
+    pub fn set_target_key(&self, line: &str) {
+        let path = self.config_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(
+            &path,
+            text.replacen("[target]\n", &format!("[target]\n{line}\n"), 1),
+        )
+        .unwrap();
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("deploy.toml")
     }
