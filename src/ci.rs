@@ -56,10 +56,21 @@ pub fn error(message: &str, at: Option<&Location>) {
     }
 }
 
-/// Appends `name=value` outputs to `$GITHUB_OUTPUT`; every value uses a random heredoc
-/// delimiter, so multi-line values and values containing `=` are safe.
+/// Appends `name=value` outputs to `$GITHUB_OUTPUT`.
 pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
-    let Ok(path) = std::env::var("GITHUB_OUTPUT") else {
+    append_file_command("GITHUB_OUTPUT", outputs)
+}
+
+/// Appends `name=value` pairs to `$GITHUB_STATE`, which a later post step of the same
+/// action reads back as `STATE_<name>`.
+pub fn save_state(values: &[(&str, String)]) -> std::io::Result<()> {
+    append_file_command("GITHUB_STATE", values)
+}
+
+/// Appends `name=value` pairs to the file named by `$variable`; every value uses a random
+/// heredoc delimiter, so multi-line values and values containing `=` are safe.
+fn append_file_command(variable: &str, outputs: &[(&str, String)]) -> std::io::Result<()> {
+    let Ok(path) = std::env::var(variable) else {
         return Ok(());
     };
     let mut file = std::fs::OpenOptions::new()

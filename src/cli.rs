@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "deploy-action", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 a gate or check said no (failed deploy, old release kept \
-serving), 2 bad input, 3 the environment failed (Docker, router unreachable), 4 timed out waiting."
+serving, denied), 2 bad input, 3 the environment failed (Docker, router, GitHub unreachable), 4 \
+timed out waiting (lock, approval)."
 )]
 pub struct Cli {
     /// Path to the service's config file.
@@ -50,6 +51,11 @@ pub enum Command {
     /// Build the image from a tar of the context (honouring .dockerignore), tag it from the
     /// version and the commit, push it; an image of an unchanged context is reused.
     Build(BuildArgs),
+    /// Take, renew or free the deploy lock (a lease), or show who holds it.
+    Lock(crate::commands::lock::LockArgs),
+    /// Wait for a human decision: a terminal prompt, an issue approvers answer, or the
+    /// record of GitHub's environment reviewers. Denied: exit 1; no decision in time: exit 4.
+    Approve(crate::commands::approve::ApproveArgs),
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,14 @@ pub enum Error {
     #[error("cancelled by {0}: the step was aborted and what it had started was undone")]
     Cancelled(&'static str),
 
+    /// GitHub's API failed or refused after retries.
+    #[error("GitHub API: {0}")]
+    GitHub(String),
+
+    /// A lock could not be read or written (a file system error, a lost lease).
+    #[error("lock: {0}")]
+    Lock(String),
+
     /// Waiting ran out of time.
     #[error("timed out: {0}")]
     TimedOut(String),
@@ -58,7 +66,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
-            Error::Docker { .. } | Error::Router(_) => exit::ENVIRONMENT,
+            Error::Docker { .. } | Error::Router(_) | Error::GitHub(_) | Error::Lock(_) => {
+                exit::ENVIRONMENT
+            }
             Error::Refused(_) | Error::Cancelled(_) => exit::REFUSED,
             Error::TimedOut(_) => exit::TIMED_OUT,
         }

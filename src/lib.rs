@@ -1,5 +1,6 @@
 //! deploy-action: ship a containerised service safely from GitHub Actions or a laptop.
 
+pub mod approve;
 pub mod build;
 pub mod ci;
 pub mod cli;
@@ -9,6 +10,8 @@ pub mod deploy;
 pub mod docker;
 pub mod error;
 pub mod exit;
+pub mod github;
+pub mod lock;
 pub mod output;
 pub mod router;
 pub mod scan;
@@ -26,6 +29,12 @@ use crate::output::Ui;
 
 /// Entry point of the binary: parse, run, print the error once, exit with its code.
 pub fn main() -> ExitCode {
+    // Like other Unix tools, stop quietly when the reader of stdout goes away
+    // (`deploy-action releases | head -1`) instead of failing to print.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -54,7 +63,9 @@ pub fn main() -> ExitCode {
     // Do not wait for blocking tasks (a pending stdin read, a slow socket) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(()) => ExitCode::from(exit::OK),
+        Ok(None) => ExitCode::from(exit::OK),
+        // A command run under `lock acquire --hold` decides the exit code.
+        Ok(Some(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
             report_error(&e, &ui, own_document);
             ExitCode::from(e.exit_code())
@@ -62,9 +73,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, ui: Ui) -> Result<(), Error> {
+/// Runs the command; `Some(code)` when the exit code is another program's.
+async fn run(cli: Cli, ui: Ui) -> Result<Option<i32>, Error> {
     let cancel = signals::Cancel::on_signals();
     let path = cli.config;
+    if let Command::Lock(args) = cli.command {
+        return commands::lock::run(optional_config(&path)?, args, ui, cancel).await;
+    }
     match cli.command {
         // `scan` and `build` work without a deploy.toml: flags and defaults suffice.
         Command::Scan(args) => commands::scan::run(optional_config(&path)?, args, ui).await,
@@ -79,7 +94,12 @@ async fn run(cli: Cli, ui: Ui) -> Result<(), Error> {
             commands::rollback::run(Config::load(&path)?, args, ui, cancel).await
         }
         Command::Releases => commands::releases::run(Config::load(&path)?, ui, cancel).await,
+        Command::Approve(args) => {
+            commands::approve::run(optional_config(&path)?, args, ui, cancel).await
+        }
+        Command::Lock(_) => unreachable!("handled above"),
     }
+    .map(|()| None)
 }
 
 /// The config when there is one; a missing file is fine, a broken one is not.

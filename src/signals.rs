@@ -46,6 +46,16 @@ impl Cancel {
         Error::Cancelled(self.signal.get().copied().unwrap_or("a signal"))
     }
 
+    /// Resolves when a signal arrives.
+    pub async fn cancelled(&self) {
+        self.token.cancelled().await
+    }
+
+    /// The signal that arrived, if one did.
+    pub fn signal(&self) -> Option<&'static str> {
+        self.signal.get().copied()
+    }
+
     /// Fails with [`Error::Cancelled`] if a signal has arrived.
     pub fn check(&self) -> Result<(), Error> {
         if self.is_cancelled() {

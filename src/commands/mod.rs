@@ -1,7 +1,9 @@
 //! One module per subcommand: the orchestration of that step and how it reports.
 
+pub mod approve;
 pub mod build;
 pub mod deploy;
+pub mod lock;
 pub mod releases;
 pub mod rollback;
 pub mod scan;

@@ -213,7 +213,16 @@ mod tests {
         assert_eq!(
             top.fields,
             [
-                "service", "target", "router", "health", "deploy", "build", "scan"
+                "service",
+                "environment",
+                "target",
+                "router",
+                "health",
+                "deploy",
+                "build",
+                "scan",
+                "lock",
+                "approval"
             ]
         );
         assert_eq!(top.required, ["service"]);

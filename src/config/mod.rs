@@ -21,3 +21,4 @@ mod validate;
 pub use duration::{Duration, ParseDurationError};
 pub use error::ConfigError;
 pub use schema::*;
+pub(crate) use validate::is_lock_name;

@@ -14,6 +14,10 @@ use super::duration::Duration;
 pub struct Config {
     /// Name of the service: prefixes containers, the router backend and labels.
     pub service: String,
+    /// The environment this file deploys to (`staging`, `production`): names the default
+    /// lock and appears in approval requests.
+    #[serde(default = "default_environment")]
+    pub environment: String,
     #[serde(default)]
     pub target: TargetConfig,
     #[serde(default)]
@@ -26,6 +30,33 @@ pub struct Config {
     pub build: Option<BuildConfig>,
     /// The vulnerability gate `scan` applies. Absent: `run` skips the scan step.
     pub scan: Option<ScanConfig>,
+    /// The deploy lock `lock` takes. Absent: the `file` backend with its defaults, and
+    /// `run` skips the lock step.
+    pub lock: Option<LockConfig>,
+    /// Who must approve a release, and how `approve` asks. Absent: `run` skips approval.
+    pub approval: Option<ApprovalConfig>,
+}
+
+impl Config {
+    /// The config of a service with every default, for commands run without a deploy.toml.
+    pub fn minimal(service: &str) -> Self {
+        Self {
+            service: service.into(),
+            environment: default_environment(),
+            target: TargetConfig::default(),
+            router: RouterConfig::default(),
+            health: HealthConfig::default(),
+            deploy: DeployConfig::default(),
+            build: None,
+            scan: None,
+            lock: None,
+            approval: None,
+        }
+    }
+}
+
+fn default_environment() -> String {
+    "production".into()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -288,6 +319,116 @@ impl Default for ScanConfig {
             ignore_unfixed: false,
             max: BTreeMap::new(),
             ignore_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum LockBackendKind {
+    /// A state file under an OS file lock: processes on one machine.
+    #[default]
+    File,
+    /// A git ref in a GitHub repository, moved by compare-and-swap: any runner.
+    Github,
+}
+
+/// The deploy lock: one deploy of a service and environment at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockConfig {
+    pub backend: LockBackendKind,
+    /// The lock's name. Empty means `<service>-<environment>`.
+    pub name: Option<String>,
+    /// How long a holder's lease lasts without renewal; a holder that died frees the
+    /// lock after this.
+    pub ttl: Duration,
+    /// The longest `lock acquire` waits for the lock (exit 4 after).
+    pub timeout: Duration,
+    /// How often a waiter checks the lock. Empty: `250ms` for `file`, `10s` for `github`
+    /// (conditional requests: a check that finds nothing new costs no rate limit).
+    pub poll: Option<Duration>,
+    /// `file`: the directory of lock files. Empty: `$TMPDIR/deploy-action-locks`.
+    pub dir: Option<String>,
+    /// `github`: the repository that holds the lock refs (`owner/name`). Empty means
+    /// `GITHUB_REPOSITORY`; several repositories can share one lock repository.
+    pub repository: Option<String>,
+    /// `github`: the branch that holds lock `<name>` is `<branch_prefix><name>`.
+    pub branch_prefix: String,
+    /// `github`: the environment variable that holds the API token.
+    pub token_env: String,
+}
+
+impl Default for LockConfig {
+    fn default() -> Self {
+        Self {
+            backend: LockBackendKind::File,
+            name: None,
+            ttl: Duration::from_secs(10 * 60),
+            timeout: Duration::from_secs(30 * 60),
+            poll: None,
+            dir: None,
+            repository: None,
+            branch_prefix: "deploy-lock/".into(),
+            token_env: "GITHUB_TOKEN".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApprovalBackendKind {
+    /// A prompt on the terminal (`--yes` for scripts).
+    #[default]
+    Tty,
+    /// An issue that approvers answer with a comment.
+    GithubIssue,
+    /// GitHub's environment protection rules gate the job; this records who approved.
+    GithubEnvironment,
+}
+
+/// Human approval before a release.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApprovalConfig {
+    pub backend: ApprovalBackendKind,
+    /// `github-issue`: users (`alice`) and organisation teams (`acme/ops`) whose comments count.
+    pub approvers: Vec<String>,
+    /// Approvals needed; one denial denies.
+    pub min_approvals: u32,
+    /// The person who started the run (`GITHUB_ACTOR`) cannot approve it.
+    pub exclude_initiator: bool,
+    /// A comment whose first word is one of these approves (case-insensitive).
+    pub approve_words: Vec<String>,
+    /// A comment whose first word is one of these denies.
+    pub deny_words: Vec<String>,
+    /// How long to wait for a decision; then the request is closed and fails (exit 4).
+    pub timeout: Duration,
+    /// How often to check for new comments (conditional requests: no change costs nothing).
+    pub poll: Duration,
+    /// The repository for approval issues. Empty means `GITHUB_REPOSITORY`.
+    pub repository: Option<String>,
+    /// Labels put on the approval issue.
+    pub labels: Vec<String>,
+    /// The environment variable that holds the API token.
+    pub token_env: String,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        Self {
+            backend: ApprovalBackendKind::Tty,
+            approvers: Vec::new(),
+            min_approvals: 1,
+            exclude_initiator: false,
+            approve_words: words(&["approve", "approved", "lgtm", "yes", "/approve"]),
+            deny_words: words(&["deny", "denied", "reject", "rejected", "no", "/deny"]),
+            timeout: Duration::from_secs(60 * 60),
+            poll: Duration::from_secs(15),
+            repository: None,
+            labels: vec!["deploy-approval".into()],
+            token_env: "GITHUB_TOKEN".into(),
         }
     }
 }

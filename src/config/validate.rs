@@ -231,7 +231,113 @@ pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
     }
 
     problems.extend(scan_table(config, root));
+    problems.extend(gates(config, root));
     problems
+}
+
+/// `[lock]` and `[approval]`: names that become refs and files, repositories written as
+/// `owner/name`, and an approval that someone can actually give.
+fn gates(config: &Config, root: &DeTable) -> Vec<Problem> {
+    use super::ApprovalBackendKind;
+
+    let here = |path: &[&str]| value_span(root, path).unwrap_or(0..0);
+    let mut problems = Vec::new();
+    let repository = |problems: &mut Vec<Problem>, table: &str, value: &Option<String>| {
+        if let Some(repo) = value
+            && !is_repository(repo)
+        {
+            let key = format!("{table}.repository");
+            problems.push(
+                Problem::new(
+                    here(&[table, "repository"]),
+                    Some(&key),
+                    format!("`{key}` must be `owner/name`, found {repo:?}"),
+                )
+                .help("like `acme/deploy-locks`, or leave it out to use `GITHUB_REPOSITORY`"),
+            );
+        }
+    };
+    if let Some(lock) = &config.lock {
+        if let Some(name) = &lock.name
+            && !is_lock_name(name)
+        {
+            problems.push(
+                Problem::new(
+                    here(&["lock", "name"]),
+                    Some("lock.name"),
+                    format!("`lock.name` {name:?} cannot name a lock file and a git branch"),
+                )
+                .help("use letters, digits, `-`, `_` and `.`, like `shop-production`"),
+            );
+        }
+        if lock.ttl.get() < std::time::Duration::from_secs(1) {
+            problems.push(Problem::new(
+                here(&["lock", "ttl"]),
+                Some("lock.ttl"),
+                "`lock.ttl` must be at least 1s: a holder renews its lease well before it ends",
+            ));
+        }
+        repository(&mut problems, "lock", &lock.repository);
+    }
+    if let Some(approval) = &config.approval {
+        if approval.min_approvals == 0 {
+            problems.push(
+                Problem::new(
+                    here(&["approval", "min_approvals"]),
+                    Some("approval.min_approvals"),
+                    "`approval.min_approvals` must be at least 1",
+                )
+                .help("to deploy without approval, leave out the `[approval]` table"),
+            );
+        }
+        if approval.backend == ApprovalBackendKind::GithubIssue && approval.approvers.is_empty() {
+            problems.push(
+                Problem::new(
+                    here(&["approval", "backend"]),
+                    Some("approval.approvers"),
+                    "`approval.backend = \"github-issue\"` needs `approval.approvers`",
+                )
+                .help("list users and teams, like `approvers = [\"alice\", \"acme/ops\"]`"),
+            );
+        }
+        for (key, words) in [
+            ("approve_words", &approval.approve_words),
+            ("deny_words", &approval.deny_words),
+        ] {
+            if words.iter().all(|w| w.trim().is_empty()) {
+                let key = format!("approval.{key}");
+                problems.push(Problem::new(
+                    here(&["approval", key.trim_start_matches("approval.")]),
+                    Some(&key),
+                    format!("`{key}` needs at least one word"),
+                ));
+            }
+        }
+        repository(&mut problems, "approval", &approval.repository);
+    }
+    problems
+}
+
+/// `owner/name` as GitHub allows them.
+fn is_repository(repo: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    matches!(repo.split_once('/'), Some((owner, name)) if part(owner) && part(name))
+}
+
+/// A name that is safe as a file name and as the last part of a branch name.
+pub(crate) fn is_lock_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with('.')
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 /// `[scan]`: severities are written as Trivy writes them (`HIGH`), and an ignore file,

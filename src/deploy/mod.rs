@@ -177,22 +177,12 @@ pub struct Meta {
 
 impl Meta {
     pub fn deployed_by() -> String {
-        std::env::var("GITHUB_ACTOR")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .or_else(|| whoami::username().ok())
-            .unwrap_or_else(|| "unknown".into())
+        crate::github::RunContext::actor()
     }
 
     /// The Actions run URL, when running under GitHub Actions.
     pub fn run_url() -> Option<String> {
-        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        Some(format!(
-            "{}/{}/actions/runs/{}",
-            get("GITHUB_SERVER_URL")?,
-            get("GITHUB_REPOSITORY")?,
-            get("GITHUB_RUN_ID")?
-        ))
+        crate::github::RunContext::from_env().run_url()
     }
 }
 

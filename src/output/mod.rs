@@ -80,6 +80,15 @@ impl Ui {
         }
     }
 
+    /// Values a later step of the same action reads back (`$GITHUB_STATE`), under Actions only.
+    pub fn save_state(&self, values: &[(&str, String)]) {
+        if self.actions
+            && let Err(e) = ci::save_state(values)
+        {
+            tracing::warn!("cannot write the step state: {e}");
+        }
+    }
+
     /// Shows why a release was refused (and keeps it for the JSON document).
     pub fn failure(&self, failure: &Failure) {
         if let Ok(mut slot) = self.failure.lock() {
