@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod github;
 pub mod host_router;
 pub mod http;
 pub mod images;
@@ -72,7 +73,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(o: Output) -> Self {
+    pub fn from(o: Output) -> Self {
         Run {
             code: o.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
