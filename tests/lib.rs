@@ -4,12 +4,16 @@
 mod support;
 
 mod actions;
+mod approve;
+mod bench_lock;
 mod build;
 mod cli;
 mod config;
 mod crash;
 mod deploy;
 mod engine;
+mod github_fake;
+mod lock;
 mod rollback;
 mod routers;
 mod scan;

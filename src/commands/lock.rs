@@ -150,6 +150,13 @@ async fn acquire(
         let spinner = ui.spinner(format!("waiting for lock {}", lock.name));
         let acquired = lock.acquire(args.version.clone(), timeout).await;
         spinner.finish();
+        if let (Err(_), Some((counted, free))) = (&acquired, lock.backend().api_calls()) {
+            tracing::info!(
+                "lock {}: GitHub API calls while waiting: {counted} counted against the rate \
+                 limit, {free} answered 304 Not Modified (free)",
+                lock.name
+            );
+        }
         acquired?
     };
     tracing::info!(
