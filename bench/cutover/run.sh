@@ -7,7 +7,10 @@
 #   --routers LIST     comma-separated router kinds, interleaved in each run (default haproxy,nginx)
 #   --steady SECONDS   steady-state (no switch) load per run and kind; `match` uses the
 #                      length of that run's switch phase (default 30)
-#   --connections N    wrk -c (default 8)      --threads N   wrk -t (default 2)
+#   --load KIND        wrk, open or both (default both): the closed-loop wrk phases, the
+#                      open-loop phases (load.rs), or both, one after the other
+#   --rate N           open-loop load, requests per second in total (default 1000)
+#   --connections N    wrk -c and load.rs --connections (default 8)   --threads N  wrk -t (default 2)
 #   --drain DUR        [deploy] drain (default 1s)     --standby DUR  (default 1h)
 #   --interval DUR     [health] interval (default 200ms)
 #   --health MODE      http: image without HEALTHCHECK, the tool probes /health every
@@ -17,22 +20,34 @@
 #   --port N           first loopback port; router kind i listens on N+i (default 18180)
 #   --bin PATH         use this deploy-action binary (default: cargo build --release --locked)
 #   --out FILE         JSON results (default bench/cutover/results/latest.json)
-#   --keep-work        keep the temporary work directory (configs, raw wrk/probe data)
+#   --keep-work        keep the temporary work directory (configs, raw wrk/probe/load data)
 #
 # For each run and each router kind (both `mode = "container"`, config written here into a
-# temp dir) it: deploys v1 and warms up; runs `wrk -t2 -c8 --latency` (keep-alive) through
-# the router while 10 cycles of deploy v2 / deploy v1 / rollback run; then the same wrk load
-# with no switch (steady state). A probe (bench.py probe) GETs the router URL continuously
-# in both phases, which times each rollback's cutover: from the command's start until every
-# answer comes from the release rolled back to. Reports, per kind, the median of runs:
-# requests, failed requests (non-2xx/3xx + socket errors), p99 switching vs steady, rollback
-# cutover, and deploy wall time split into health wait, drain and the tool's own overhead.
-# docs/benchmarks.md explains the figures. Everything stays on loopback; every load is
-# bounded in time. Only what this script starts is removed: containers labelled
-# deploy-action.service=bench-cutover-<kind> and the networks deploy-action-bench-cutover-<kind>.
+# temp dir) it: deploys v1 and warms up; then
+#  wrk (closed loop): runs `wrk -t2 -c8 --latency` (keep-alive) through the router while 10
+#   cycles of deploy v2 / deploy v1 / rollback run; then the same wrk load with no switch
+#   (steady state). A probe (bench.py probe) GETs the router URL continuously in both
+#   phases, which times each rollback's cutover: from the command's start until every
+#   answer comes from the release rolled back to.
+#  open (open loop): load.rs, compiled here, sends GET / at a constant --rate over 8
+#   keep-alive connections and records every request, its latency counted from the time it
+#   was due (so a stall cannot hide, as it does in wrk's closed loop). Three phases: (a) the
+#   same cycles (switch phase); (b) control: the same container work on the same schedule
+#   (docker run / stop / rm of the app image, bench.py control) without touching the router;
+#   (c) steady state. Each command's router-switch window (from the tool's log line "switch
+#   traffic and verify" to its next one) is timestamped, and the p99 of the requests due in
+#   those windows is reported apart. No probe runs in these phases: the load's own answers
+#   (`hello from <version>`) time the rollbacks.
+# Reports, per kind, the median of runs: requests, failed requests (non-2xx/3xx + socket
+# errors), p99 switching vs steady (and, open loop: in the switch windows, in the control
+# phase), rollback cutover, and deploy wall time split into health wait, drain and the tool's
+# own overhead. docs/benchmarks.md explains the figures. Everything stays on loopback; every
+# load is bounded in time. Only what this script starts is removed: containers labelled
+# deploy-action.service=bench-cutover-<kind> (the control's too) and the networks
+# deploy-action-bench-cutover-<kind>.
 #
-# Needs: docker (engine running), cargo, python3, wrk, curl, flock; the router images are built
-# from the host's haproxy/nginx (scripts/build-router-image.sh), the app from testapp/.
+# Needs: docker (engine running), cargo, rustc, python3, wrk, curl, flock; the router images
+# are built from the host's haproxy/nginx (scripts/build-router-image.sh), the app from testapp/.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,10 +69,15 @@ out="$here/results/latest.json"
 keep_work=0
 idle_cycles=0
 warmup_seconds=3
+load=both
+rate=1000
+# [deploy] values the config and the control phase share.
+stop_timeout_s=2
+keep_releases=3
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '4,20s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '4,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 need_value() { (( $2 >= 2 )) || { printf 'run.sh: %s needs a value\n' "$1" >&2; usage; }; }
 
 while (( $# )); do
@@ -67,6 +87,8 @@ while (( $# )); do
     --routers) need_value "$1" $#; routers="$2"; shift 2 ;;
     --steady) need_value "$1" $#; steady="$2"; shift 2 ;;
     --connections) need_value "$1" $#; connections="$2"; shift 2 ;;
+    --load) need_value "$1" $#; load="$2"; shift 2 ;;
+    --rate) need_value "$1" $#; rate="$2"; shift 2 ;;
     --threads) need_value "$1" $#; threads="$2"; shift 2 ;;
     --drain) need_value "$1" $#; drain="$2"; shift 2 ;;
     --standby) need_value "$1" $#; standby="$2"; shift 2 ;;
@@ -94,6 +116,17 @@ if ! [[ "$port_base" =~ ^[0-9]+$ ]] || (( port_base < 1024 || port_base > 65000 
   die "--port must be between 1024 and 65000"
 fi
 [[ "$health" == http || "$health" == docker ]] || die "--health must be http or docker"
+[[ "$load" == wrk || "$load" == open || "$load" == both ]] || die "--load must be wrk, open or both"
+use_wrk=0 use_open=0
+[[ "$load" == open ]] || use_wrk=1
+[[ "$load" == wrk ]] || use_open=1
+{ is_uint "$rate" && (( rate <= 20000 )); } || die "--rate must be an integer from 1 to 20000 (requests per second)"
+(( connections <= 256 )) || die "--connections must be at most 256"
+if (( use_open )); then
+  # load.rs runs at most 3 hours per phase.
+  (( cycles * 40 + 30 <= 10800 )) || die "--cycles is too large for the open-loop load (at most 269)"
+  [[ "$steady" == match ]] || (( steady <= 10800 )) || die "--steady is too long for the open-loop load (at most 10800)"
+fi
 [[ "$drain" =~ ^[0-9]+(\.[0-9]+)?(ms|s|m)$ ]] || die "--drain must look like 500ms, 1s or 2m"
 IFS=, read -r -a kinds <<<"$routers"
 (( ${#kinds[@]} )) || die "--routers is empty"
@@ -101,7 +134,10 @@ for k in "${kinds[@]}"; do
   [[ "$k" == haproxy || "$k" == nginx ]] || die "unknown router kind '$k' (haproxy, nginx)"
 done
 
-for c in docker python3 wrk curl flock; do
+needs=(docker python3 curl flock)
+(( use_wrk )) && needs+=(wrk)
+(( use_open )) && needs+=(rustc)
+for c in "${needs[@]}"; do
   command -v "$c" >/dev/null 2>&1 || die "$c not found on PATH (scripts/install-deps.sh installs wrk, curl, haproxy, nginx, socat)"
 done
 docker info >/dev/null 2>&1 || die "cannot reach the Docker engine"
@@ -173,6 +209,12 @@ fi
 # A private copy: others may rebuild target/ while the benchmark runs.
 cp "$bin" "$work/deploy-action"
 bin="$work/deploy-action"
+load_bin=""
+if (( use_open )); then
+  log "building the open-loop load (rustc -O bench/cutover/load.rs)"
+  rustc -O --edition 2021 "$here/load.rs" -o "$work/load"
+  load_bin="$work/load"
+fi
 
 for k in "${kinds[@]}"; do
   log "building router image deploy-action/$k:local"
@@ -216,6 +258,7 @@ json.dump({
   "haproxy": """$(first_line haproxy -v)""".strip(),
   "nginx": """$(first_line nginx -v)""".strip(),
   "wrk": """$(first_line wrk --version | sed 's/ Copyright.*//')""".strip(),
+  "rustc": """$(first_line rustc --version)""".strip(),
   "python": "$(python3 -c 'import platform; print(platform.python_version())')",
   "git_commit": "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)",
   "git_dirty": bool($git_dirty),
@@ -253,8 +296,8 @@ deadline = "30s"
 [deploy]
 drain = "$drain"
 standby = "$standby"
-keep_releases = 3
-stop_timeout = "2s"
+keep_releases = $keep_releases
+stop_timeout = "${stop_timeout_s}s"
 EOF
 }
 
@@ -264,12 +307,27 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # `$!` is wrk itself: the switch phase stops it with SIGINT, on which wrk prints its report.
 wrk_args=(-t"$threads" -c"$connections" --latency -s "$here/report.lua")
 
+# remove_control SERVICE: removes the control phase's containers (labelled by bench.py control).
+remove_control() {
+  local ids
+  ids="$(docker ps -aq --filter "label=deploy-action.service=$1" --filter "label=deploy-action.bench=control")"
+  if [[ -n "$ids" ]]; then
+    # shellcheck disable=SC2086 # one id per word
+    docker rm -f $ids >/dev/null
+  fi
+}
+
+# The open-loop load, bounded by --duration; SIGINT ends it earlier, cleanly (it writes its
+# records and prints its summary line). Started as a simple command so that `$!` is load itself.
+load_args=(--rate "$rate" --connections "$connections")
+
 phases=()
 phase() { # phase RUN KIND INDEX
   local run="$1" kind="$2" idx="$3"
   local svc="bench-cutover-$kind" port=$((port_base + idx)) d="$work/run$1-$2"
-  local url="http://127.0.0.1:$port/" cfg probe_pid wrk_pid t0 t1 switch_seconds steady_seconds cap
-  local load_before load_after
+  local url="http://127.0.0.1:$port/" cfg probe_pid wrk_pid load_pid t0 t1 switch_seconds steady_seconds cap
+  local load_before load_after open_before open_after
+  local phase_args=()
   mkdir -p "$d"
   cfg="$d/deploy.toml"
   write_config "$kind" "$port" "$cfg"
@@ -281,40 +339,48 @@ phase() { # phase RUN KIND INDEX
   "$bin" --config "$cfg" deploy --image "$app_repo:v1" >"$d/warmup.log" 2>&1 \
     || { cat "$d/warmup.log" >&2; die "warm-up deploy failed ($kind)"; }
   [[ "$(curl -fsS --max-time 5 "$url")" == "hello from v1" ]] || die "$url does not answer 'hello from v1'"
-  wrk "${wrk_args[@]}" -d"${warmup_seconds}s" "$url" >/dev/null
-
-  # 1. Switches: load + probe, while the cycles run. wrk stops at the cap at the latest.
+  if (( use_wrk )); then
+    wrk "${wrk_args[@]}" -d"${warmup_seconds}s" "$url" >/dev/null
+  else
+    "$load_bin" "${load_args[@]}" --port "$port" --duration "$warmup_seconds" --out "$d/warmup.csv" >/dev/null
+  fi
   cap=$((cycles * 40 + 30))
-  load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-  log "run $run, $kind: $cycles cycles of deploy v2 / deploy v1 / rollback under load"
-  python3 "$here/bench.py" probe --url "$url" --out "$d/switch-probe.json" --max-seconds $((cap + 10)) &
-  probe_pid=$!; bg_pids+=("$probe_pid")
-  wrk "${wrk_args[@]}" -d"${cap}s" "$url" >"$d/switch-wrk.txt" 2>&1 &
-  wrk_pid=$!; bg_pids+=("$wrk_pid")
-  t0=$(date +%s%N)
-  sleep 1
-  python3 "$here/bench.py" cycles --bin "$bin" --config "$cfg" \
-    --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$cycles" --out "$d/cycles.json" \
-    || log "the cycle driver failed; the figures of this phase may be partial"
-  sleep 1
-  # wrk prints its report (and report.lua's line) on SIGINT, as at the end of -d.
-  stop_bg "$wrk_pid" INT
-  t1=$(date +%s%N)
-  stop_bg "$probe_pid" TERM
-  switch_seconds=$(( (t1 - t0) / 1000000000 ))
 
-  # 2. Steady state: the same load, no switch.
-  steady_seconds="$steady"
-  [[ "$steady" != match ]] || steady_seconds="$switch_seconds"
-  log "run $run, $kind: steady state, ${steady_seconds}s (switch phase took ${switch_seconds}s)"
-  python3 "$here/bench.py" probe --url "$url" --out "$d/steady-probe.json" --max-seconds $((steady_seconds + 10)) &
-  probe_pid=$!; bg_pids+=("$probe_pid")
-  wrk "${wrk_args[@]}" -d"${steady_seconds}s" "$url" >"$d/steady-wrk.txt" 2>&1
-  stop_bg "$probe_pid" TERM
-  load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+  if (( use_wrk )); then
+    # 1. Switches: load + probe, while the cycles run. wrk stops at the cap at the latest.
+    load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+    log "run $run, $kind: wrk: $cycles cycles of deploy v2 / deploy v1 / rollback under load"
+    python3 "$here/bench.py" probe --url "$url" --out "$d/switch-probe.json" --max-seconds $((cap + 10)) &
+    probe_pid=$!; bg_pids+=("$probe_pid")
+    wrk "${wrk_args[@]}" -d"${cap}s" "$url" >"$d/switch-wrk.txt" 2>&1 &
+    wrk_pid=$!; bg_pids+=("$wrk_pid")
+    t0=$(date +%s%N)
+    sleep 1
+    python3 "$here/bench.py" cycles --bin "$bin" --config "$cfg" \
+      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$cycles" --out "$d/cycles.json" \
+      || log "the cycle driver failed; the figures of this phase may be partial"
+    sleep 1
+    # wrk prints its report (and report.lua's line) on SIGINT, as at the end of -d.
+    stop_bg "$wrk_pid" INT
+    t1=$(date +%s%N)
+    stop_bg "$probe_pid" TERM
+    switch_seconds=$(( (t1 - t0) / 1000000000 ))
+
+    # 2. Steady state: the same load, no switch.
+    steady_seconds="$steady"
+    [[ "$steady" != match ]] || steady_seconds="$switch_seconds"
+    log "run $run, $kind: wrk: steady state, ${steady_seconds}s (switch phase took ${switch_seconds}s)"
+    python3 "$here/bench.py" probe --url "$url" --out "$d/steady-probe.json" --max-seconds $((steady_seconds + 10)) &
+    probe_pid=$!; bg_pids+=("$probe_pid")
+    wrk "${wrk_args[@]}" -d"${steady_seconds}s" "$url" >"$d/steady-wrk.txt" 2>&1
+    stop_bg "$probe_pid" TERM
+    load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+    phase_args+=(--steady-wrk "$d/steady-wrk.txt" --steady-probe "$d/steady-probe.json"
+      --switch-wrk "$d/switch-wrk.txt" --switch-probe "$d/switch-probe.json"
+      --cycles "$d/cycles.json" --load-before "$load_before" --load-after "$load_after")
+  fi
 
   # 3. Optional diagnostic: the cycles again with no load but the probe's.
-  local idle_args=()
   if (( idle_cycles > 0 )); then
     log "run $run, $kind: $idle_cycles cycles with no load (diagnostic)"
     python3 "$here/bench.py" probe --url "$url" --out "$d/idle-probe.json" --max-seconds $((idle_cycles * 40 + 30)) &
@@ -325,13 +391,58 @@ phase() { # phase RUN KIND INDEX
       || log "the cycle driver failed; the figures of this phase may be partial"
     sleep 1
     stop_bg "$probe_pid" TERM
-    idle_args=(--idle-cycles "$d/idle-cycles.json" --idle-probe "$d/idle-probe.json")
+    phase_args+=(--idle-cycles "$d/idle-cycles.json" --idle-probe "$d/idle-probe.json")
   fi
 
-  python3 "$here/bench.py" phase --run "$run" --kind "$kind" --drain "$drain" "${idle_args[@]}" \
-    --steady-wrk "$d/steady-wrk.txt" --steady-probe "$d/steady-probe.json" \
-    --switch-wrk "$d/switch-wrk.txt" --switch-probe "$d/switch-probe.json" \
-    --cycles "$d/cycles.json" --load-before "$load_before" --load-after "$load_after" \
+  if (( use_open )); then
+    # 4a. Open loop, switches: the same cycles under a constant-rate load.
+    open_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+    log "run $run, $kind: open loop, $rate req/s: $cycles cycles of deploy v2 / deploy v1 / rollback"
+    "$load_bin" "${load_args[@]}" --port "$port" --duration "$cap" --out "$d/open-switch.csv" \
+      >"$d/open-switch.json" 2>"$d/open-switch.err" &
+    load_pid=$!; bg_pids+=("$load_pid")
+    t0=$(date +%s%N)
+    sleep 1
+    python3 "$here/bench.py" cycles --bin "$bin" --config "$cfg" \
+      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$cycles" --out "$d/open-cycles.json" \
+      || log "the cycle driver failed; the figures of this phase may be partial"
+    sleep 1
+    stop_bg "$load_pid" INT
+    t1=$(date +%s%N)
+    switch_seconds=$(( (t1 - t0) / 1000000000 ))
+
+    # 4b. Control: the same container work on the same schedule, the router untouched.
+    log "run $run, $kind: open loop: control, the same container churn without switching (${switch_seconds}s)"
+    ensure_app_images
+    python3 "$here/bench.py" control-prepare --network "deploy-action-$svc" --service "$svc" \
+      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --out "$d/control-state.json"
+    "$load_bin" "${load_args[@]}" --port "$port" --duration $((switch_seconds + 30)) --out "$d/open-control.csv" \
+      >"$d/open-control.json" 2>"$d/open-control.err" &
+    load_pid=$!; bg_pids+=("$load_pid")
+    sleep 1
+    python3 "$here/bench.py" control --network "deploy-action-$svc" --service "$svc" \
+      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$d/open-cycles.json" --state "$d/control-state.json" \
+      --drain "$drain" --stop-timeout "$stop_timeout_s" --keep "$keep_releases" \
+      --max-seconds $((switch_seconds + 20)) --out "$d/control.json" \
+      || log "the control driver failed; the figures of this phase may be partial"
+    sleep 1
+    stop_bg "$load_pid" INT
+    remove_control "$svc"
+
+    # 4c. Steady state.
+    steady_seconds="$steady"
+    [[ "$steady" != match ]] || steady_seconds="$switch_seconds"
+    log "run $run, $kind: open loop: steady state, ${steady_seconds}s"
+    "$load_bin" "${load_args[@]}" --port "$port" --duration "$steady_seconds" --out "$d/open-steady.csv" \
+      >"$d/open-steady.json" 2>"$d/open-steady.err"
+    open_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+    phase_args+=(--open-switch "$d/open-switch.csv" --open-control "$d/open-control.csv"
+      --open-steady "$d/open-steady.csv" --open-cycles "$d/open-cycles.json"
+      --open-control-ops "$d/control.json" --rate "$rate" --open-connections "$connections"
+      --open-load-before "$open_before" --open-load-after "$open_after")
+  fi
+
+  python3 "$here/bench.py" phase --run "$run" --kind "$kind" --drain "$drain" "${phase_args[@]}" \
     --out "$d/phase.json"
   phases+=("$d/phase.json")
   teardown "$svc"
@@ -349,8 +460,8 @@ for ((run = 1; run <= runs; run++)); do
   done
 done
 
-params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","steady":"%s","connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"wall_seconds":%d}' \
-  "$runs" "$cycles" "$routers" "$steady" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" $(( $(date +%s) - started )))"
+params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","steady":"%s","load":"%s","rate":%d,"connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"wall_seconds":%d}' \
+  "$runs" "$cycles" "$routers" "$steady" "$load" "$rate" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" $(( $(date +%s) - started )))"
 mkdir -p "$(dirname "$out")"
 python3 "$here/bench.py" summarize --machine "$work/machine.json" --params "$params" \
   --out "$out" --text-out "${out%.json}.txt" "${phases[@]}"
@@ -361,7 +472,10 @@ mkdir -p "$raw"
 for p in "${phases[@]}"; do
   d="$(dirname "$p")"
   mkdir -p "$raw/$(basename "$d")"
-  cp "$d"/{deploy.toml,switch-wrk.txt,steady-wrk.txt,cycles.json,phase.json} "$raw/$(basename "$d")/"
-  [[ ! -f "$d/idle-cycles.json" ]] || cp "$d/idle-cycles.json" "$raw/$(basename "$d")/"
+  # The open loop's per-request CSVs are large (one line per request): only with --keep-work.
+  for f in deploy.toml phase.json switch-wrk.txt steady-wrk.txt cycles.json idle-cycles.json \
+    open-cycles.json control.json open-switch.json open-control.json open-steady.json; do
+    [[ ! -f "$d/$f" ]] || cp "$d/$f" "$raw/$(basename "$d")/"
+  done
 done
 log "results: $out (summary ${out%.json}.txt, raw files $raw/)"
