@@ -125,6 +125,8 @@ fn closed_as(issue: &IssueView, reason: &str, comment: &str) {
 #[test]
 fn an_approver_approves_and_the_issue_says_what_is_deployed() {
     let gate = Gate::new("backend = \"github-issue\"\napprovers = [\"alice\", \"bob\"]");
+    let summary = gate.dir.path().join("scan.md");
+    std::fs::write(&summary, "| CRITICAL | HIGH |\n|---|---|\n| 0 | 2 new |\n").unwrap();
     let child = gate.spawn(&[
         "--version",
         "1.2.3",
@@ -132,6 +134,8 @@ fn an_approver_approves_and_the_issue_says_what_is_deployed() {
         "registry.example/shop@sha256:abcd",
         "--base",
         "v1.2.2",
+        "--scan-summary",
+        summary.to_str().unwrap(),
     ]);
     let issue = gate.issue();
     for shown in [
@@ -143,6 +147,7 @@ fn an_approver_approves_and_the_issue_says_what_is_deployed() {
         "https://github.example/acme/shop/compare/v1.2.2...0123456789abcdef0123456789abcdef01234567",
         "@alice",
         "@bob",
+        "| 0 | 2 new |",
     ] {
         assert!(
             issue.body.contains(shown),
@@ -230,6 +235,32 @@ fn team_approvers_are_read_from_every_page_with_no_cap() {
         .filter(|c| c.path == "/orgs/acme/teams/ops/members")
         .count();
     assert_eq!(pages, 3, "250 members are three pages of 100");
+}
+
+#[test]
+fn every_page_of_comments_is_read() {
+    let gate = Gate::new("backend = \"github-issue\"\napprovers = [\"alice\"]");
+    let child = gate.spawn(&[]);
+    let number = gate.issue().number;
+    // 230 comments of discussion first: the approval is on the third page of 100.
+    for i in 0..230 {
+        gate.fake
+            .comment(REPO, number, "bob", &format!("question {i}"));
+    }
+    gate.comment("alice", "approve");
+    gate.finish(child).success();
+    assert_eq!(gate.output("approvers"), "alice");
+    let pages: std::collections::BTreeSet<String> = gate
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.path.ends_with("/comments") && c.method == "GET")
+        .map(|c| c.query.clone())
+        .collect();
+    assert!(
+        pages.iter().any(|q| q.contains("page=3")),
+        "the third page was never read: {pages:?}"
+    );
 }
 
 #[test]

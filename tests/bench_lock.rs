@@ -205,8 +205,8 @@ fn approval_hour(fake: &Arc<FakeGitHub>) -> serde_json::Value {
     })
 }
 
-/// Release-to-acquire handoff at the default poll of each backend, `n` times.
-fn handoff(place: &LockPlace, n: usize) -> serde_json::Value {
+/// Release-to-acquire handoff at the default poll of each backend (`poll`), `n` times.
+fn handoff(place: &LockPlace, poll: Duration, n: usize) -> serde_json::Value {
     let mut samples = Vec::new();
     for i in 0..n {
         let name = format!("h{i}");
@@ -215,8 +215,10 @@ fn handoff(place: &LockPlace, n: usize) -> serde_json::Value {
         let mut waiter = place.command(&["acquire", "--name", &name, "--timeout", "120s"]);
         waiter.stdout(Stdio::null()).stderr(Stdio::null());
         let mut waiter = waiter.spawn().unwrap();
-        // Release at a random point of the waiter's poll cycle.
-        std::thread::sleep(Duration::from_millis(1000 + (i as u64 * 379) % 1500));
+        // Release at points spread evenly over the waiter's poll cycle (after its first
+        // look, which comes at once): the golden-ratio sequence covers [0, 1) evenly.
+        let phase = (i as f64 * 0.618_034).fract();
+        std::thread::sleep(Duration::from_millis(500) + poll.mul_f64(phase));
         let release = place.run(&["release", "--name", &name, "--token", holder.stdout.trim()]);
         let released = Instant::now();
         release.success();
@@ -241,9 +243,9 @@ fn bench_lock() {
     let mut doc = serde_json::json!({ "scale": scale() });
     doc["uncontended"] = uncontended(&fake, n);
     eprintln!("uncontended: {}", doc["uncontended"]);
-    doc["handoff_file"] = handoff(&LockPlace::file(), n);
+    doc["handoff_file"] = handoff(&LockPlace::file(), Duration::from_millis(250), n);
     eprintln!("handoff file: {}", doc["handoff_file"]);
-    doc["handoff_github"] = handoff(&LockPlace::github(&fake), n);
+    doc["handoff_github"] = handoff(&LockPlace::github(&fake), Duration::from_secs(10), n);
     eprintln!("handoff github: {}", doc["handoff_github"]);
     doc["waiter_hour"] = waiter_hour(&fake);
     eprintln!("waiter: {}", doc["waiter_hour"]);

@@ -125,6 +125,12 @@ bad_config! {
     listen_needs_a_port,
     listen_needs_brackets_around_ipv6,
     router_url_must_be_http,
+    // [lock] and [approval]
+    unknown_lock_backend_lists_the_backends,
+    lock_repository_needs_owner_and_name,
+    lock_name_must_be_a_safe_name,
+    zero_min_approvals_are_refused,
+    issue_approval_without_approvers_is_refused,
 }
 
 /// Fixtures that load.

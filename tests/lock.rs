@@ -15,6 +15,8 @@ use crate::support::{Run, bin};
 pub struct LockPlace {
     dir: tempfile::TempDir,
     github: Option<(Arc<FakeGitHub>, String)>,
+    /// Everything `run` saw printed, to check that the token never shows.
+    printed: Mutex<String>,
 }
 
 impl LockPlace {
@@ -22,6 +24,7 @@ impl LockPlace {
         Self {
             dir: tempfile::tempdir().unwrap(),
             github: None,
+            printed: Mutex::default(),
         }
     }
 
@@ -31,6 +34,7 @@ impl LockPlace {
         Self {
             dir: tempfile::tempdir().unwrap(),
             github: Some((fake.clone(), repo)),
+            printed: Mutex::default(),
         }
     }
 
@@ -65,13 +69,31 @@ impl LockPlace {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        Run::from(self.command(args).output().unwrap())
+        let run = Run::from(self.command(args).output().unwrap());
+        let mut printed = self.printed.lock().unwrap();
+        printed.push_str(&run.stdout);
+        printed.push_str(&run.stderr);
+        run
     }
 
     pub fn status(&self, name: &str) -> serde_json::Value {
         let out = self.run(&["--json", "status", "--name", name]);
         out.success();
         out.json()
+    }
+}
+
+impl Drop for LockPlace {
+    fn drop(&mut self) {
+        if let Some((fake, _)) = &self.github
+            && !std::thread::panicking()
+        {
+            let printed = self.printed.lock().unwrap();
+            assert!(
+                !printed.contains(fake.token()),
+                "the GitHub token was printed"
+            );
+        }
     }
 }
 
@@ -264,7 +286,7 @@ fn killed_file_lock_holders_lose_the_lock_after_their_ttl_and_nothing_double_hol
         "killed",
         20,
         3,
-        &["--poll", "20ms", "--ttl", "1s"],
+        &["--poll", "20ms", "--ttl", "3s"],
         4,
     );
     assert!(!killed.is_empty(), "the killer found no holder to kill");
@@ -568,7 +590,7 @@ fn killed_github_lock_holders_lose_the_lock_after_their_ttl_and_nothing_double_h
         "killed",
         20,
         3,
-        &["--poll", "50ms", "--ttl", "1s"],
+        &["--poll", "50ms", "--ttl", "3s"],
         4,
     );
     assert!(!killed.is_empty(), "the killer found no holder to kill");

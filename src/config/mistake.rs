@@ -13,6 +13,9 @@ use super::key::{assign, join, table_label, toml_key};
 use super::problem::Problem;
 use super::suggest::{did_you_mean, list};
 
+/// Top-level keys people write for the service's name.
+const SERVICE_SYNONYMS: &[&str] = &["name", "app", "application", "service_name"];
+
 /// A key that is not in `table`, the table at `path`.
 pub(super) fn unknown_key(
     span: Range<usize>,
@@ -33,6 +36,12 @@ pub(super) fn unknown_key(
         } else {
             format!("did you mean `{close}`?")
         }
+    } else if path.is_empty() && SERVICE_SYNONYMS.contains(&name) {
+        // `name = "shop"` at the top names the service, not the lock that has a `name`.
+        format!(
+            "did you mean `service`? valid top-level keys: {}",
+            list(table.fields)
+        )
     } else if let Some(home) = config_expect().table_with_field(name) {
         if home.is_empty() {
             format!("`{name}` goes at the top of the file, above the first [table]")

@@ -55,13 +55,26 @@ impl Engine {
                 }
             }
         }
-        let inspect = self
-            .api()
-            .inspect_exec(&created.id)
-            .await
-            .map_err(|e| self.fail("inspect exec", e))?;
+        // The output can end before the engine has recorded the exit (a busy host): ask
+        // again until it has, for a bounded time.
+        let mut wait = std::time::Duration::from_millis(5);
+        for _ in 0..12 {
+            let inspect = self
+                .api()
+                .inspect_exec(&created.id)
+                .await
+                .map_err(|e| self.fail("inspect exec", e))?;
+            if let (Some(false), Some(code)) = (inspect.running, inspect.exit_code) {
+                return Ok(ExecOutput {
+                    exit_code: code,
+                    output,
+                });
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(std::time::Duration::from_millis(500));
+        }
         Ok(ExecOutput {
-            exit_code: inspect.exit_code.unwrap_or(-1),
+            exit_code: -1,
             output,
         })
     }
