@@ -56,6 +56,11 @@ pub fn error(message: &str, at: Option<&Location>) {
     }
 }
 
+/// A warning annotation: the step goes on.
+pub fn warning(message: &str) {
+    println!("::warning::{}", escape_data(message));
+}
+
 /// Appends `name=value` outputs to `$GITHUB_OUTPUT`.
 pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
     append_file_command("GITHUB_OUTPUT", outputs)

@@ -11,8 +11,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "deploy-action", version, about, long_about = None)]
 #[command(
     after_help = "Exit codes: 0 ok, 1 a gate or check said no (failed deploy, old release kept \
-serving, denied), 2 bad input, 3 the environment failed (Docker, router, GitHub unreachable), 4 \
-timed out waiting (lock, approval)."
+serving, denied), 2 bad input, 3 the environment failed (Docker, router, GitHub, Grafana \
+unreachable), 4 timed out waiting (lock, approval)."
 )]
 pub struct Cli {
     /// Path to the service's config file.
@@ -43,8 +43,9 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Switch traffic back to the previous healthy release, or to `--to VERSION`.
     Rollback(RollbackArgs),
-    /// List the release history the target holds.
-    Releases,
+    /// List the release history the target holds; with `--github`, next to the
+    /// environment's GitHub deployments, showing where they disagree.
+    Releases(crate::commands::releases::ReleasesArgs),
     /// Gate on a scanner report (Trivy JSON, Grype JSON or SARIF): exit 1 when findings
     /// break the policy, only new ones with `--baseline`.
     Scan(crate::commands::scan::ScanArgs),
@@ -56,6 +57,13 @@ pub enum Command {
     /// Wait for a human decision: a terminal prompt, an issue approvers answer, or the
     /// record of GitHub's environment reviewers. Denied: exit 1; no decision in time: exit 4.
     Approve(crate::commands::approve::ApproveArgs),
+    /// Mark a deploy in Grafana (a point, or a region `start` opens and `finish` closes with
+    /// the outcome) and in GitHub's deployments. Failures warn; `--required` makes them exit 3.
+    Annotate(crate::commands::annotate::AnnotateArgs),
+    /// Check the deployed service over HTTP (status, body, JSON, headers, latency, TLS
+    /// expiry), retrying each check until it passes or its deadline runs out. Exit 1 if any
+    /// fails; `--junit FILE` writes JUnit XML.
+    Smoke(crate::commands::smoke::SmokeArgs),
 }
 
 #[derive(Debug, Args)]

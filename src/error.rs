@@ -37,6 +37,10 @@ pub enum Error {
     #[error("GitHub API: {0}")]
     GitHub(String),
 
+    /// Grafana's HTTP API failed or refused after retries.
+    #[error("Grafana API: {0}")]
+    Grafana(String),
+
     /// A lock could not be read or written (a file system error, a lost lease).
     #[error("lock: {0}")]
     Lock(String),
@@ -66,9 +70,11 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Config(_) | Error::Usage(_) => exit::BAD_INPUT,
-            Error::Docker { .. } | Error::Router(_) | Error::GitHub(_) | Error::Lock(_) => {
-                exit::ENVIRONMENT
-            }
+            Error::Docker { .. }
+            | Error::Router(_)
+            | Error::GitHub(_)
+            | Error::Grafana(_)
+            | Error::Lock(_) => exit::ENVIRONMENT,
             Error::Refused(_) | Error::Cancelled(_) => exit::REFUSED,
             Error::TimedOut(_) => exit::TIMED_OUT,
         }

@@ -11,11 +11,13 @@ pub mod docker;
 pub mod error;
 pub mod exit;
 pub mod github;
+pub mod grafana;
 pub mod lock;
 pub mod output;
 pub mod router;
 pub mod scan;
 pub mod signals;
+pub mod smoke;
 
 use std::process::ExitCode;
 
@@ -57,8 +59,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ENVIRONMENT);
         }
     };
-    // `scan --json` prints its own document, refusal included.
-    let own_document = matches!(cli.command, Command::Scan(_));
+    // `scan --json` and `smoke --json` print their own document, refusal included.
+    let own_document = matches!(cli.command, Command::Scan(_) | Command::Smoke(_));
     let result = runtime.block_on(run(cli, ui.clone()));
     // Do not wait for blocking tasks (a pending stdin read, a slow socket) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -93,10 +95,16 @@ async fn run(cli: Cli, ui: Ui) -> Result<Option<i32>, Error> {
         Command::Rollback(args) => {
             commands::rollback::run(Config::load(&path)?, args, ui, cancel).await
         }
-        Command::Releases => commands::releases::run(Config::load(&path)?, ui, cancel).await,
+        Command::Releases(args) => {
+            commands::releases::run(Config::load(&path)?, args, ui, cancel).await
+        }
+        Command::Annotate(args) => {
+            commands::annotate::run(Config::load(&path)?, args, ui, cancel).await
+        }
         Command::Approve(args) => {
             commands::approve::run(optional_config(&path)?, args, ui, cancel).await
         }
+        Command::Smoke(args) => commands::smoke::run(&path, args, ui, cancel).await,
         Command::Lock(_) => unreachable!("handled above"),
     }
     .map(|()| None)

@@ -4,8 +4,10 @@
 mod support;
 
 mod actions;
+mod annotate;
 mod approve;
 mod bench_lock;
+mod bench_smoke;
 mod build;
 mod cli;
 mod config;
@@ -17,3 +19,4 @@ mod lock;
 mod rollback;
 mod routers;
 mod scan;
+mod smoke;

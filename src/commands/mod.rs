@@ -1,5 +1,6 @@
 //! One module per subcommand: the orchestration of that step and how it reports.
 
+pub mod annotate;
 pub mod approve;
 pub mod build;
 pub mod deploy;
@@ -7,6 +8,7 @@ pub mod lock;
 pub mod releases;
 pub mod rollback;
 pub mod scan;
+pub mod smoke;
 
 use crate::config::Config;
 use crate::deploy::Release;

@@ -222,7 +222,9 @@ mod tests {
                 "build",
                 "scan",
                 "lock",
-                "approval"
+                "approval",
+                "smoke",
+                "grafana"
             ]
         );
         assert_eq!(top.required, ["service"]);

@@ -6,6 +6,7 @@
 mod duration;
 mod error;
 mod expect;
+mod grafana;
 mod key;
 mod load;
 mod mistake;
@@ -14,11 +15,14 @@ mod probe;
 mod problem;
 mod schema;
 mod shape;
+mod smoke;
 mod suggest;
 mod syntax;
 mod validate;
 
 pub use duration::{Duration, ParseDurationError};
 pub use error::ConfigError;
+pub use grafana::GrafanaConfig;
 pub use schema::*;
+pub use smoke::{HeaderAssertion, JsonAssertion, SmokeCheck, SmokeFile, StatusSet};
 pub(crate) use validate::is_lock_name;

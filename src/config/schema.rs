@@ -35,6 +35,11 @@ pub struct Config {
     pub lock: Option<LockConfig>,
     /// Who must approve a release, and how `approve` asks. Absent: `run` skips approval.
     pub approval: Option<ApprovalConfig>,
+    /// The checks `smoke` runs after a deploy. None: `run` skips the smoke step.
+    #[serde(default)]
+    pub smoke: Vec<super::SmokeCheck>,
+    /// Where `annotate` writes. Absent: no Grafana annotations.
+    pub grafana: Option<super::GrafanaConfig>,
 }
 
 impl Config {
@@ -51,6 +56,8 @@ impl Config {
             scan: None,
             lock: None,
             approval: None,
+            smoke: Vec::new(),
+            grafana: None,
         }
     }
 }
@@ -224,6 +231,24 @@ pub struct DeployConfig {
     pub verify_path: String,
     /// Timeout for stopping a container (SIGTERM, then SIGKILL).
     pub stop_timeout: Duration,
+    /// GitHub deployment records: whether end users use this environment. Empty means
+    /// `environment == "production"`.
+    pub production_environment: Option<bool>,
+    /// GitHub deployment records: the environment goes away after this deployment (a
+    /// review app); GitHub shows it destroyed once inactive.
+    pub transient_environment: bool,
+    /// GitHub deployment records: where users reach this environment. Empty means the
+    /// router's URL.
+    pub environment_url: Option<String>,
+}
+
+impl DeployConfig {
+    /// Whether `environment` is one end users use: `production_environment`, else whether
+    /// it is called `production` (GitHub's own default).
+    pub fn is_production(&self, environment: &str) -> bool {
+        self.production_environment
+            .unwrap_or(environment == "production")
+    }
 }
 
 impl Default for DeployConfig {
@@ -237,6 +262,9 @@ impl Default for DeployConfig {
             verify_requests: 3,
             verify_path: "/".to_string(),
             stop_timeout: Duration::from_secs(10),
+            production_environment: None,
+            transient_environment: false,
+            environment_url: None,
         }
     }
 }

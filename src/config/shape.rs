@@ -8,16 +8,16 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::Duration;
-use super::expect::{Expect, ExpectTable, config_expect};
+use super::expect::{Expect, ExpectTable};
 use super::key::{item, join};
 use super::mistake::{bad_duration, missing_key, unknown_key, wrong_value};
 use super::problem::{Problem, earliest};
 use super::suggest::did_you_mean;
 
-/// The earliest shape problem in `root`, the whole file.
-pub(super) fn check_shape(root: &DeTable) -> Result<(), Problem> {
+/// The earliest shape problem in `root`, a whole file whose keys `expect` describes.
+pub(super) fn check_shape_against(root: &DeTable, expect: &ExpectTable) -> Result<(), Problem> {
     let mut found = Found::default();
-    check_table(root, 0..0, config_expect(), "", &mut found);
+    check_table(root, 0..0, expect, "", &mut found);
     earliest(found.wrong)?;
     // Only now: a missing key is often the other side of a misspelt or misplaced one,
     // and that one is the problem to show.

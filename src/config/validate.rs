@@ -232,6 +232,7 @@ pub(super) fn validate(config: &Config, root: &DeTable) -> Vec<Problem> {
 
     problems.extend(scan_table(config, root));
     problems.extend(gates(config, root));
+    problems.extend(super::smoke::problems(&config.smoke, root));
     problems
 }
 

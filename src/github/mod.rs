@@ -4,6 +4,7 @@
 //! <https://docs.github.com/rest/using-the-rest-api/best-practices-for-using-the-rest-api>
 
 mod context;
+pub mod deployments;
 mod pacing;
 
 use std::collections::HashMap;

@@ -104,6 +104,12 @@ impl Place {
 }
 
 fn router_url(config: &Config, engine: &Engine) -> String {
+    url_for(config, engine.host())
+}
+
+/// Where users reach the service through the router (`router.url`, else the published
+/// listener), known without connecting to anything.
+pub fn url_for(config: &Config, host: &crate::docker::EngineHost) -> String {
     if let Some(url) = config.router.url.as_deref().filter(|u| !u.is_empty()) {
         return url.trim_end_matches('/').to_string();
     }
@@ -113,7 +119,7 @@ fn router_url(config: &Config, engine: &Engine) -> String {
         .rsplit_once(':')
         .map_or(config.router.listen.as_str(), |(_, p)| p);
     match config.router.mode {
-        RouterMode::Container => format!("http://{}:{port}", engine.host().published_address()),
+        RouterMode::Container => format!("http://{}:{port}", host.published_address()),
         RouterMode::Host => format!("http://{}", config.router.listen),
     }
 }

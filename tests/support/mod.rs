@@ -5,10 +5,12 @@
 #![allow(dead_code)]
 
 pub mod github;
+pub mod grafana;
 pub mod host_router;
 pub mod http;
 pub mod images;
 pub mod registry;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -12,6 +12,7 @@
 //! - `issues.rs`: issues and issue comments.
 //! - `teams.rs`: organisation team membership.
 //! - `actions.rs`: the review (approval) history of workflow runs.
+//! - `deployments.rs`: deployments and their statuses (`auto_inactive` included).
 //! - `rate_limit.rs`: `GET /rate_limit`.
 //! - `users.rs`: the simple-user objects that every author field carries.
 //! - `client.rs`: a tiny blocking HTTP/1.1 client for tests of the fake itself.
@@ -22,6 +23,7 @@
 
 mod actions;
 pub mod client;
+mod deployments;
 mod git;
 mod issues;
 mod rate_limit;
@@ -36,6 +38,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use client::{Client, Reply};
+pub use deployments::DeploymentView;
 pub use git::{EMPTY_TREE, git_hash};
 
 /// The login of the identity behind [`FakeGitHub::token`], as for a workflow's
@@ -206,6 +209,7 @@ impl FakeGitHub {
                 git,
                 issues: issues::Issues::default(),
                 runs: HashMap::new(),
+                deployments: Vec::new(),
             },
         );
     }
@@ -368,6 +372,34 @@ impl FakeGitHub {
         repo.git.refs.insert(qualify(full_ref), sha.to_string());
     }
 
+    /// Every deployment of `repo`, oldest first, each with its statuses (oldest first).
+    pub fn deployments(&self, repo: &str) -> Vec<DeploymentView> {
+        let mut st = self.lock();
+        deployments::views(find_repo(&mut st.repos, repo))
+    }
+
+    /// Records a deployment of `git_ref` to `environment` with `payload` and these statuses
+    /// (oldest first), as an earlier run would have; returns its id.
+    pub fn seed_deployment(
+        &self,
+        repo: &str,
+        environment: &str,
+        git_ref: &str,
+        payload: serde_json::Value,
+        states: &[&str],
+    ) -> u64 {
+        let (owner, name) = split_repo(repo);
+        let mut st = self.lock();
+        deployments::seed(
+            &mut st,
+            &repo_key(owner, name),
+            environment,
+            git_ref,
+            payload,
+            states,
+        )
+    }
+
     /// Every request answered so far (since the last [`Self::reset_calls`]), in order.
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
@@ -492,6 +524,8 @@ struct Repo {
     pub issues: issues::Issues,
     /// Review history by run id, with when it was set.
     pub runs: HashMap<u64, (DateTime<Utc>, Vec<Approval>)>,
+    /// Deployments, oldest first.
+    pub deployments: Vec<deployments::Deployment>,
 }
 
 impl Repo {

@@ -314,6 +314,7 @@ fn route(method: &str, segments: &[&str]) -> Option<Endpoint> {
         .or_else(|| super::issues::route(method, segments))
         .or_else(|| super::teams::route(method, segments))
         .or_else(|| super::actions::route(method, segments))
+        .or_else(|| super::deployments::route(method, segments))
         .or_else(|| super::rate_limit::route(method, segments))
 }
 
