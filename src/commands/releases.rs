@@ -170,27 +170,7 @@ fn github_table(environment: &str, deployments: &[Deployment], disagreements: &[
         "CREATED AT",
         "BY",
     ];
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    out.push_str(&line(headers.to_vec()));
-    for row in &rows {
-        out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
+    out.push_str(&crate::output::aligned(headers, &rows));
     if rows.is_empty() {
         out.push_str("\n(no deployments recorded)");
     }

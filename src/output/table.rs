@@ -40,15 +40,24 @@ fn short_digest(d: &str) -> String {
 
 pub fn text_releases(releases: &[Release]) -> String {
     let rows = rows(releases);
-    let mut widths = HEADERS.map(str::len);
-    for row in &rows {
+    let mut out = aligned(HEADERS, &rows);
+    if rows.is_empty() {
+        out.push_str("\n(no releases yet)");
+    }
+    out
+}
+
+/// A table for a terminal: a header line, then one line per row, each column as wide as
+/// its widest cell, two spaces apart, no trailing spaces.
+pub fn aligned<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = headers.map(|h| h.chars().count());
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
         cells
-            .iter()
             .zip(widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect::<Vec<_>>()
@@ -56,13 +65,10 @@ pub fn text_releases(releases: &[Release]) -> String {
             .trim_end()
             .to_string()
     };
-    let mut out = line(HEADERS.to_vec());
-    for row in &rows {
+    let mut out = line(&mut headers.into_iter());
+    for row in rows {
         out.push('\n');
-        out.push_str(&line(row.iter().map(String::as_str).collect()));
-    }
-    if rows.is_empty() {
-        out.push_str("\n(no releases yet)");
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     out
 }
@@ -78,4 +84,21 @@ pub fn markdown_releases(releases: &[Release]) -> String {
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aligned;
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_without_trailing_spaces() {
+        let rows = [
+            ["1".to_string(), "serving".to_string(), String::new()],
+            ["10".to_string(), "stopped".to_string(), "x".to_string()],
+        ];
+        assert_eq!(
+            aligned(["N", "STATE", "RUN"], &rows),
+            "N   STATE    RUN\n1   serving\n10  stopped  x"
+        );
+    }
 }

@@ -86,28 +86,7 @@ pub fn text(results: &[CheckResult]) -> String {
             ]
         })
         .collect();
-    let mut widths = headers.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut out = String::new();
-        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<width$}  "));
-            }
-        }
-        out.trim_end().to_string()
-    };
-    let mut out = line(&headers.map(String::from));
-    for row in &rows {
-        out.push('\n');
-        out.push_str(&line(row));
-    }
+    let mut out = crate::output::aligned(headers, &rows);
     for r in results.iter().filter(|r| !r.passed()) {
         out.push_str(&format!(
             "\n\n{} {}: {} {} ({} attempt{} in {} ms)",
