@@ -247,7 +247,8 @@ async fn serve(
 }
 
 /// A test certificate authority and a server certificate it signed for 127.0.0.1 and
-/// localhost, valid for `days` from now.
+/// localhost, expiring half a day before `days` from now: always between `days - 1` and
+/// `days` days away, whatever the time of day.
 pub struct TestCa {
     pub ca_pem: String,
     ca_der: CertificateDer<'static>,
@@ -276,12 +277,13 @@ impl TestCa {
         params
             .distinguished_name
             .push(rcgen::DnType::CommonName, "127.0.0.1");
-        let until = chrono::Utc::now() + chrono::Duration::days(days);
+        let until = chrono::Utc::now() + chrono::Duration::days(days) - chrono::Duration::hours(12);
+        let since_midnight = chrono::Timelike::num_seconds_from_midnight(&until);
         params.not_after = rcgen::date_time_ymd(
             chrono::Datelike::year(&until),
             chrono::Datelike::month(&until) as u8,
             chrono::Datelike::day(&until) as u8,
-        );
+        ) + std::time::Duration::from_secs(since_midnight.into());
         params.not_before = rcgen::date_time_ymd(2020, 1, 1);
         let server = params.signed_by(&server_key, &ca).unwrap();
         TestCa {
