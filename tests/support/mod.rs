@@ -9,6 +9,7 @@ pub mod grafana;
 pub mod host_router;
 pub mod http;
 pub mod images;
+pub mod loopback;
 pub mod registry;
 pub mod web;
 

@@ -160,7 +160,7 @@ impl FakeGitHub {
             .unwrap_or_default();
         let token = format!("ghs_fake{:x}{:x}", nanos, std::process::id());
         let state = Arc::new(Mutex::new(State::new(base.clone(), token.clone())));
-        let server = server::Server::start(state.clone(), listener);
+        let server = server::start(state.clone(), listener);
         FakeGitHub {
             state,
             server: Some(server),

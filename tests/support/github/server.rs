@@ -15,17 +15,11 @@
 //!   (401 "Bad credentials"; 404 for what does not exist)
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use bytes::Bytes;
 use chrono::Utc;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -34,80 +28,22 @@ use super::{Call, RateLimit, State, WINDOW_SECS, lock};
 const RATE_LIMIT_DOCS: &str = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api";
 const SECONDARY_DOCS: &str = "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits";
 
-/// The server thread; [`Server::stop`] ends it.
-pub(super) struct Server {
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
+pub(super) type Server = crate::support::loopback::LoopbackServer;
 
-impl Server {
-    pub fn start(state: Arc<Mutex<State>>, listener: std::net::TcpListener) -> Server {
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("fake-github".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("tokio runtime for fake GitHub");
-                runtime.block_on(async move {
-                    let listener =
-                        tokio::net::TcpListener::from_std(listener).expect("tokio listener");
-                    loop {
-                        tokio::select! {
-                            _ = &mut rx => break,
-                            accepted = listener.accept() => {
-                                let Ok((stream, _)) = accepted else { continue };
-                                let state = state.clone();
-                                tokio::spawn(async move {
-                                    let service = service_fn(move |request| {
-                                        let state = state.clone();
-                                        async move { serve(state, request).await }
-                                    });
-                                    let _ = http1::Builder::new()
-                                        .serve_connection(TokioIo::new(stream), service)
-                                        .await;
-                                });
-                            }
-                        }
-                    }
-                });
-            })
-            .expect("spawn fake GitHub thread");
-        Server {
-            shutdown: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-async fn serve(
-    state: Arc<Mutex<State>>,
-    request: hyper::Request<Incoming>,
-) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
-    let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(_) => Vec::new(),
-    };
-    let req = Req::new(&parts, body);
-    let resp = {
-        let mut st = lock(&state);
-        process(&mut st, &req)
-    };
-    Ok(resp.into_hyper())
+/// Serves the fake's `state` on `listener`.
+pub(super) fn start(state: Arc<Mutex<State>>, listener: std::net::TcpListener) -> Server {
+    Server::start(
+        "fake-github",
+        listener,
+        Arc::new(move |parts, body| {
+            let req = Req::new(&parts, body);
+            let resp = {
+                let mut st = lock(&state);
+                process(&mut st, &req)
+            };
+            resp.into_hyper()
+        }),
+    )
 }
 
 /// A request, parsed.

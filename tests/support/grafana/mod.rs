@@ -67,7 +67,7 @@ impl FakeGrafana {
         let editor = format!("glsa_fakeEditor{nanos:x}_{:x}", std::process::id());
         let viewer = format!("glsa_fakeViewer{nanos:x}_{:x}", std::process::id());
         let state = Arc::new(Mutex::new(State::new(editor, viewer)));
-        let server = server::Server::start(state.clone(), listener);
+        let server = server::start(state.clone(), listener);
         FakeGrafana {
             state,
             server: Some(server),
