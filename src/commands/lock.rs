@@ -265,14 +265,7 @@ async fn release(config: Option<Config>, args: TokenArgs, ui: Ui, cancel: Cancel
 async fn renew(config: Option<Config>, args: TokenArgs, ui: Ui, cancel: Cancel) -> Result<()> {
     let token = token(&args)?;
     let (lock, _) = open(config, &args.which, &cancel)?;
-    let holder = lock.renew(&token).await.map_err(|e| match e {
-        Error::Lock(m) if m == "the lock is free" => Error::Refused(format!(
-            "lock {} is free: this token no longer holds it (released, or its lease ran out); \
-             acquire it again",
-            lock.name
-        )),
-        e => e,
-    })?;
+    let holder = lock.renew(&token).await?;
     let expires = holder
         .expires_at
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);

@@ -244,8 +244,15 @@ impl Lock {
             holder.renewed_at = now;
             holder.expires_at = expiry(now, self.ttl);
         })
-        .await
+        .await?
         .map(|(before, after)| after.holder.unwrap_or(before))
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "lock {} is free: this token no longer holds it (released, or its lease ran \
+                 out); acquire it again",
+                self.name
+            ))
+        })
     }
 
     /// Frees the lock if `token` holds it. A token that does not hold it is refused, so
@@ -255,25 +262,26 @@ impl Lock {
             .change_own(token, "released", |state, _| state.holder = None)
             .await
         {
-            Ok((holder, _)) => Ok(Released::Released(Box::new(holder))),
-            Err(Error::Lock(message)) if message == FREE => Ok(Released::AlreadyFree),
+            Ok(Some((holder, _))) => Ok(Released::Released(Box::new(holder))),
+            Ok(None) => Ok(Released::AlreadyFree),
             Err(e) => Err(e),
         }
     }
 
     /// Applies `change` to a state whose holder is `token`'s, retrying swaps lost to
-    /// waiters joining the queue. Returns the holder before and the state after.
+    /// waiters joining the queue. Returns the holder before and the state after, or `None`
+    /// when nobody holds the lock.
     async fn change_own(
         &self,
         token: &str,
         verb: &str,
         change: impl Fn(&mut LockState, DateTime<Utc>),
-    ) -> Result<(Holder, LockState), Error> {
+    ) -> Result<Option<(Holder, LockState)>, Error> {
         for _ in 0..SWAP_ATTEMPTS {
             let seen = self.backend.observe().await?;
             let now = Utc::now();
             let Some(holder) = seen.state.holder.clone() else {
-                return Err(Error::Lock(FREE.into()));
+                return Ok(None);
             };
             if !holder.holds(token) {
                 return Err(Error::Refused(format!(
@@ -292,7 +300,7 @@ impl Lock {
             change(&mut next, now);
             let summary = format!("lock {}: {verb} by {}", self.name, holder.actor);
             if self.backend.swap(&seen, &next, &summary).await? {
-                return Ok((holder, next));
+                return Ok(Some((holder, next)));
             }
         }
         Err(Error::Lock(format!(
@@ -373,9 +381,6 @@ impl Lock {
         }
     }
 }
-
-/// What `change_own` reports when nobody holds the lock.
-const FREE: &str = "the lock is free";
 
 fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
