@@ -2,6 +2,25 @@
 //! <https://docs.github.com/actions/reference/workflow-commands-for-github-actions>
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set when stdout carries a JSON document: workflow commands then go to stderr, which
+/// the runner reads for them just the same, so the document stays parseable.
+static STDOUT_IS_A_DOCUMENT: AtomicBool = AtomicBool::new(false);
+
+/// Keeps workflow commands off stdout (for `--json`).
+pub fn keep_stdout_for_the_document() {
+    STDOUT_IS_A_DOCUMENT.store(true, Ordering::Relaxed);
+}
+
+/// Writes one workflow command line where the runner reads it.
+fn command(line: std::fmt::Arguments<'_>) {
+    if STDOUT_IS_A_DOCUMENT.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
 
 /// True when running as a GitHub Actions step.
 pub fn is_actions() -> bool {
@@ -21,17 +40,17 @@ fn escape_property(s: &str) -> String {
 }
 
 pub fn group(title: &str) {
-    println!("::group::{}", escape_data(title));
+    command(format_args!("::group::{}", escape_data(title)));
 }
 
 pub fn end_group() {
-    println!("::endgroup::");
+    command(format_args!("::endgroup::"));
 }
 
 /// Hides `secret` in every later line of the job's log.
 pub fn add_mask(secret: &str) {
     if is_actions() && !secret.is_empty() {
-        println!("::add-mask::{}", escape_data(secret));
+        command(format_args!("::add-mask::{}", escape_data(secret)));
     }
 }
 
@@ -45,20 +64,20 @@ pub struct Location {
 
 pub fn error(message: &str, at: Option<&Location>) {
     match at {
-        Some(l) => println!(
+        Some(l) => command(format_args!(
             "::error file={},line={},col={}::{}",
             escape_property(&l.file),
             l.line,
             l.column,
             escape_data(message)
-        ),
-        None => println!("::error::{}", escape_data(message)),
+        )),
+        None => command(format_args!("::error::{}", escape_data(message))),
     }
 }
 
 /// A warning annotation: the step goes on.
 pub fn warning(message: &str) {
-    println!("::warning::{}", escape_data(message));
+    command(format_args!("::warning::{}", escape_data(message)));
 }
 
 /// Appends `name=value` outputs to `$GITHUB_OUTPUT`.

@@ -14,6 +14,7 @@ pub mod github;
 pub mod grafana;
 pub mod lock;
 pub mod output;
+pub mod release;
 pub mod router;
 pub mod scan;
 pub mod signals;
@@ -51,6 +52,9 @@ pub fn main() -> ExitCode {
     init_tracing(cli.verbose);
     // One TLS crypto provider for every client (ring, which the Docker client uses too).
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if cli.json {
+        ci::keep_stdout_for_the_document();
+    }
     let ui = Ui::detect(cli.json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -59,8 +63,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(exit::ENVIRONMENT);
         }
     };
-    // `scan --json` and `smoke --json` print their own document, refusal included.
-    let own_document = matches!(cli.command, Command::Scan(_) | Command::Smoke(_));
+    // `scan --json` and `smoke --json` print their own document, refusal included; `run`
+    // prints its own on every error but a config that does not load.
+    let own_document = match cli.command {
+        Command::Scan(_) | Command::Smoke(_) => Own::Refusal,
+        Command::Run(_) => Own::AllButConfig,
+        _ => Own::None,
+    };
     let result = runtime.block_on(run(cli, ui.clone()));
     // Do not wait for blocking tasks (a pending stdin read, a slow socket) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
@@ -105,6 +114,9 @@ async fn run(cli: Cli, ui: Ui) -> Result<Option<i32>, Error> {
             commands::approve::run(optional_config(&path)?, args, ui, cancel).await
         }
         Command::Smoke(args) => commands::smoke::run(&path, args, ui, cancel).await,
+        Command::Run(args) => {
+            commands::run::run(&path, Config::load(&path)?, args, ui, cancel).await
+        }
         Command::Lock(_) => unreachable!("handled above"),
     }
     .map(|()| None)
@@ -136,7 +148,15 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-fn report_error(e: &Error, ui: &Ui, own_document: bool) {
+/// Which errors a command's own JSON document already reports.
+#[derive(Clone, Copy)]
+enum Own {
+    None,
+    Refusal,
+    AllButConfig,
+}
+
+fn report_error(e: &Error, ui: &Ui, own_document: Own) {
     if ui.actions() {
         // The annotation carries the location itself, so its text leaves it out.
         let (text, at) = match e {
@@ -159,7 +179,12 @@ fn report_error(e: &Error, ui: &Ui, own_document: bool) {
             ci::error(&text, at.as_ref());
         }
     }
-    if ui.json && !(own_document && matches!(e, Error::Refused(_))) {
+    let printed = match own_document {
+        Own::None => false,
+        Own::Refusal => matches!(e, Error::Refused(_)),
+        Own::AllButConfig => !matches!(e, Error::Config(_)),
+    };
+    if ui.json && !printed {
         let doc = json!({
             "ok": false,
             "exit_code": e.exit_code(),

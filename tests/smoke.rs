@@ -792,35 +792,26 @@ deadline = "200ms"
         );
         run.code(1);
         // Masks are registered with the runner first; they are the only place a value shows.
-        assert!(
-            run.stdout.contains(&format!("::add-mask::{token}\n")),
-            "{}",
-            run.stdout
-        );
-        assert!(
-            run.stdout.contains(&format!("::add-mask::{trace}\n")),
-            "{}",
-            run.stdout
-        );
+        // Under --json the workflow commands go to stderr, leaving stdout to the document.
+        let commands = if json { &run.stderr } else { &run.stdout };
+        for secret in [token, trace] {
+            assert!(
+                commands.contains(&format!("::add-mask::{secret}\n")),
+                "{commands}"
+            );
+        }
         for line in run
             .stdout
             .lines()
+            .chain(run.stderr.lines())
             .filter(|l| !l.starts_with("::add-mask::"))
         {
             printed.push_str(line);
             printed.push('\n');
         }
-        printed.push_str(&run.stderr);
         printed.push_str(&std::fs::read_to_string(smoke.path().join("junit.xml")).unwrap());
         if json {
-            let doc: Value = serde_json::from_str(
-                &run.stdout
-                    .lines()
-                    .filter(|l| !l.starts_with("::"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-            .unwrap();
+            let doc: Value = serde_json::from_str(&run.stdout).unwrap();
             let c = check(&doc, "echo");
             assert_eq!(c["headers"]["Authorization"], "***", "{c:#}");
             assert_eq!(c["headers"]["X-Trace"], "***", "{c:#}");
