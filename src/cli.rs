@@ -64,6 +64,10 @@ pub enum Command {
     /// expiry), retrying each check until it passes or its deadline runs out. Exit 1 if any
     /// fails; `--junit FILE` writes JUnit XML.
     Smoke(crate::commands::smoke::SmokeArgs),
+    /// Run the whole release from `deploy.toml`: build → scan → lock → approve → annotate →
+    /// deploy → smoke → annotate → unlock, skipping the steps whose table is absent. A failed
+    /// smoke check rolls back (exit 1); the lock is released on every path, signals included.
+    Run(RunArgs),
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +79,40 @@ pub struct DeployArgs {
     /// Version recorded for the release. Defaults to the image tag.
     #[arg(long, env = "DEPLOY_ACTION_VERSION")]
     pub version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Image to deploy when there is no `[build]` table; with `[build]`, the repository to
+    /// build into (as `build --image`).
+    #[arg(long, env = "DEPLOY_ACTION_IMAGE")]
+    pub image: Option<String>,
+
+    /// Version of the release. Default: the tag being built under Actions, then the image tag.
+    #[arg(long, env = "DEPLOY_ACTION_VERSION")]
+    pub version: Option<String>,
+
+    /// Scanner report of the image for `[scan]` (Trivy JSON, Grype JSON or SARIF), when
+    /// `[scan] command` does not produce it.
+    #[arg(long, env = "DEPLOY_ACTION_REPORT", value_name = "REPORT")]
+    pub report: Option<PathBuf>,
+
+    /// Report of the image serving now: only findings it does not have fail the scan.
+    #[arg(long, env = "DEPLOY_ACTION_BASELINE", value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+
+    /// Git ref of the release serving now, for the compare link in the approval request and
+    /// the annotation. Default: the version of the release serving now.
+    #[arg(long, env = "DEPLOY_ACTION_BASE", value_name = "REF")]
+    pub base: Option<String>,
+
+    /// Write the smoke checks' results as JUnit XML to this file.
+    #[arg(long, env = "DEPLOY_ACTION_JUNIT", value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Approve on the terminal without asking (`[approval] backend = "tty"` only).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,10 @@ pub enum Error {
     #[error("lock: {0}")]
     Lock(String),
 
+    /// The scanner `[scan] command` names failed to produce a report.
+    #[error("scanner: {0}")]
+    Scanner(String),
+
     /// Waiting ran out of time.
     #[error("timed out: {0}")]
     TimedOut(String),
@@ -74,7 +78,8 @@ impl Error {
             | Error::Router(_)
             | Error::GitHub(_)
             | Error::Grafana(_)
-            | Error::Lock(_) => exit::ENVIRONMENT,
+            | Error::Lock(_)
+            | Error::Scanner(_) => exit::ENVIRONMENT,
             Error::Refused(_) | Error::Cancelled(_) => exit::REFUSED,
             Error::TimedOut(_) => exit::TIMED_OUT,
         }

@@ -38,6 +38,22 @@ impl Cancel {
         cancel
     }
 
+    /// A cancellation that fires with this one, and that [`Cancel::abort`] can also fire
+    /// alone, for a reason that is not a signal (a lost lock lease).
+    pub fn child(&self) -> Cancel {
+        Cancel {
+            token: self.token.child_token(),
+            // The first cause wins, whichever of the two fires.
+            signal: self.signal.clone(),
+        }
+    }
+
+    /// Cancels this one (and its children) for `why`, which [`Cancel::error`] names.
+    pub fn abort(&self, why: &'static str) {
+        self.signal.get_or_init(|| why);
+        self.token.cancel();
+    }
+
     pub fn is_cancelled(&self) -> bool {
         self.token.is_cancelled()
     }

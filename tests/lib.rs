@@ -18,5 +18,6 @@ mod github_fake;
 mod lock;
 mod rollback;
 mod routers;
+mod run;
 mod scan;
 mod smoke;

@@ -43,7 +43,7 @@ pub enum AnnotateAction {
 }
 
 /// What every action takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Common {
     /// The version deployed: a tag of the annotation, and in its text.
     #[arg(long, env = "DEPLOY_ACTION_VERSION")]
@@ -162,13 +162,13 @@ pub async fn run(config: Config, args: AnnotateArgs, ui: Ui, cancel: Cancel) -> 
 
 /// What an action did, and what it could not do.
 #[derive(Default)]
-struct Report {
-    annotation: Option<Annotation>,
-    deployment: Option<(u64, String)>,
-    inactive: Vec<u64>,
-    failures: Vec<Error>,
+pub(crate) struct Report {
+    pub annotation: Option<Annotation>,
+    pub deployment: Option<(u64, String)>,
+    pub inactive: Vec<u64>,
+    pub failures: Vec<Error>,
     /// Outputs for later steps, in order.
-    outputs: Vec<(&'static str, String)>,
+    pub outputs: Vec<(&'static str, String)>,
 }
 
 impl Report {
@@ -364,7 +364,7 @@ fn written(id: u64, a: NewAnnotation) -> Annotation {
     }
 }
 
-async fn start(config: &Config, args: StartArgs, report: &mut Report, cancel: &Cancel) {
+pub(crate) async fn start(config: &Config, args: StartArgs, report: &mut Report, cancel: &Cancel) {
     let deploy = Deploy::new(config, &args.common);
     if let Some((grafana, settings)) = grafana(config, report) {
         let mut tags = deploy.tags(&settings);
@@ -484,7 +484,12 @@ fn parse_id(value: Option<&str>, flag: &str) -> Result<Option<u64>> {
     }
 }
 
-async fn finish(config: &Config, args: FinishArgs, report: &mut Report, cancel: &Cancel) {
+pub(crate) async fn finish(
+    config: &Config,
+    args: FinishArgs,
+    report: &mut Report,
+    cancel: &Cancel,
+) {
     let deploy = Deploy::new(config, &args.common);
     let outcome = args.outcome;
     if let Some((grafana, settings)) = grafana(config, report) {

@@ -71,6 +71,30 @@ pub async fn run(config: Option<Config>, args: ApproveArgs, ui: Ui, cancel: Canc
             "`approve` needs a deploy.toml naming the service: pass `--config PATH`".into(),
         )
     })?;
+    let scan_summary = match &args.scan_summary {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the scan summary {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let (request, settings) = prepare(&config, args, scan_summary)?;
+    let approval = {
+        let _phase = ui.phase("Approval");
+        approve(&request, &settings, &cancel).await?
+    };
+    report(&ui, &request, &approval);
+    Ok(())
+}
+
+/// The request and the settings: `[approval]`, then the flags.
+pub(crate) fn prepare(
+    config: &Config,
+    args: ApproveArgs,
+    scan_summary: Option<String>,
+) -> Result<(Request, Settings)> {
     let mut settings = config.approval.clone().unwrap_or_default();
     if let Some(b) = args.backend {
         settings.backend = b;
@@ -96,15 +120,6 @@ pub async fn run(config: Option<Config>, args: ApproveArgs, ui: Ui, cancel: Canc
     if settings.min_approvals == 0 {
         return Err(Error::Usage("`--min-approvals` must be at least 1".into()));
     }
-    let scan_summary = match &args.scan_summary {
-        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-            Error::Usage(format!(
-                "cannot read the scan summary {}: {e}",
-                path.display()
-            ))
-        })?),
-        None => None,
-    };
     let request = Request {
         service: config.service.clone(),
         environment: config.environment.clone(),
@@ -120,10 +135,10 @@ pub async fn run(config: Option<Config>, args: ApproveArgs, ui: Ui, cancel: Canc
         timeout,
         yes: args.yes,
     };
-    let approval = {
-        let _phase = ui.phase("Approval");
-        approve(&request, &settings, &cancel).await?
-    };
+    Ok((request, settings))
+}
+
+fn report(ui: &Ui, request: &Request, approval: &crate::approve::Approval) {
     let logins: Vec<&str> = approval
         .approvers
         .iter()
@@ -167,5 +182,4 @@ pub async fn run(config: Option<Config>, args: ApproveArgs, ui: Ui, cancel: Canc
     } else {
         println!("approved by {}", logins.join(", "));
     }
-    Ok(())
 }

@@ -16,15 +16,25 @@ use crate::output::Ui;
 use crate::signals::Cancel;
 
 pub async fn run(config: Option<Config>, args: BuildArgs, ui: Ui, cancel: Cancel) -> Result<()> {
-    let plan = plan(config.as_ref(), args)?;
+    let built = execute(config.as_ref(), args, &ui, &cancel).await?;
+    report(&built, &ui);
+    Ok(())
+}
+
+/// Plans, prepares and builds (or reuses) the image; prints nothing of its own.
+pub(crate) async fn execute(
+    config: Option<&Config>,
+    args: BuildArgs,
+    ui: &Ui,
+    cancel: &Cancel,
+) -> Result<Built> {
+    let plan = plan(config, args)?;
     let prepared = tokio::task::spawn_blocking(move || build::prepare(plan))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-    let host = EngineHost::resolve(config.as_ref().and_then(|c| c.target.host.as_deref()));
+    let host = EngineHost::resolve(config.and_then(|c| c.target.host.as_deref()));
     let engine = Engine::connect(host).await?;
-    let built = build::run(&engine, &prepared, &ui, &cancel).await?;
-    report(&built, &ui);
-    Ok(())
+    build::run(&engine, &prepared, ui, cancel).await
 }
 
 /// Merges flags over `[build]` and resolves paths.

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod lock;
 pub mod releases;
 pub mod rollback;
+pub mod run;
 pub mod scan;
 pub mod smoke;
 

@@ -114,11 +114,81 @@ fn parse_max(s: &str) -> std::result::Result<(Severity, u64), String> {
     Ok((severity, n))
 }
 
+/// What the gate decided, owned, for `scan` to print and `run` to summarise.
+pub(crate) struct Gate {
+    pub markdown: String,
+    /// The JSON document, without its `ok`/`exit_code`/`error` head.
+    pub document: Value,
+    pub outputs: Vec<(&'static str, String)>,
+    /// Why the gate said no; `None` when it passed.
+    pub refusal: Option<String>,
+}
+
 pub async fn run(config: Option<Config>, args: ScanArgs, ui: Ui) -> Result<()> {
-    let scan_config = config
-        .as_ref()
-        .and_then(|c| c.scan.clone())
-        .unwrap_or_default();
+    let Gate {
+        markdown,
+        document,
+        outputs,
+        refusal,
+    } = gate(config.as_ref(), &args)?;
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY").is_some();
+    if step_summary && let Err(e) = crate::ci::append_summary(&markdown) {
+        tracing::warn!("cannot write the step summary: {e}");
+    }
+    if let Some(path) = &args.summary {
+        std::fs::write(path, &markdown).map_err(|e| {
+            Error::Usage(format!(
+                "--summary {}: cannot write it: {e}",
+                path.display()
+            ))
+        })?;
+    }
+    ui.outputs(&outputs);
+    if ui.json {
+        let mut doc = document;
+        if let Value::Object(map) = &mut doc {
+            let mut head = serde_json::Map::new();
+            head.insert("ok".into(), Value::Bool(refusal.is_none()));
+            head.insert(
+                "exit_code".into(),
+                Value::from(if refusal.is_none() {
+                    crate::exit::OK
+                } else {
+                    crate::exit::REFUSED
+                }),
+            );
+            if let Some(r) = &refusal {
+                head.insert("error".into(), Value::String(r.clone()));
+            }
+            head.append(map);
+            *map = head;
+        }
+        super::print_json(&doc);
+    } else if step_summary {
+        println!(
+            "{}",
+            refusal
+                .clone()
+                .unwrap_or_else(|| "scan gate passed: no new finding breaks the policy".into())
+        );
+    } else {
+        println!("{markdown}");
+    }
+
+    match refusal {
+        None => Ok(()),
+        Some(message) => {
+            if ui.actions() {
+                crate::ci::error(&message, None);
+            }
+            Err(Error::Refused(message))
+        }
+    }
+}
+
+/// Reads the report (and baseline and ignore file) and applies the policy.
+pub(crate) fn gate(config: Option<&Config>, args: &ScanArgs) -> Result<Gate> {
+    let scan_config = config.and_then(|c| c.scan.clone()).unwrap_or_default();
     let config_dir = args
         .config
         .parent()
@@ -131,7 +201,7 @@ pub async fn run(config: Option<Config>, args: ScanArgs, ui: Ui) -> Result<()> {
         )
     })?;
     let format = args.format.map_or(scan_config.format, ReportFormat::from);
-    let policy = policy(&scan_config, &args)?;
+    let policy = policy(&scan_config, args)?;
     let ignore_path = match &args.ignore_file {
         Some(p) => Some(p.clone()),
         None => scan_config.ignore_file.as_ref().map(|p| config_dir.join(p)),
@@ -203,20 +273,6 @@ pub async fn run(config: Option<Config>, args: ScanArgs, ui: Ui) -> Result<()> {
     }
 
     tracing::debug!("gate decided after {:.1?}", started.elapsed());
-    let markdown = scan::markdown(&context, &outcome);
-    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY").is_some();
-    if step_summary && let Err(e) = crate::ci::append_summary(&markdown) {
-        tracing::warn!("cannot write the step summary: {e}");
-    }
-    if let Some(path) = &args.summary {
-        std::fs::write(path, &markdown).map_err(|e| {
-            Error::Usage(format!(
-                "--summary {}: cannot write it: {e}",
-                path.display()
-            ))
-        })?;
-    }
-
     let failing = outcome.failing().count();
     let new: u64 = Severity::ALL.iter().map(|&s| outcome.counts(s).new).sum();
     let ignored: u64 = Severity::ALL
@@ -224,56 +280,20 @@ pub async fn run(config: Option<Config>, args: ScanArgs, ui: Ui) -> Result<()> {
         .map(|&s| outcome.counts(s).ignored)
         .sum();
     let expired = outcome.entries.iter().filter(|e| e.expired).count();
-    ui.outputs(&[
+    let outputs = vec![
         ("passed", outcome.passed().to_string()),
         ("new", new.to_string()),
         ("failing", failing.to_string()),
         ("ignored", ignored.to_string()),
         ("fixed", outcome.fixed.len().to_string()),
         ("expired_ignores", expired.to_string()),
-    ]);
-
-    let refusal = (!outcome.passed()).then(|| refusal(&outcome));
-    if ui.json {
-        let mut doc = scan::document(&context, &outcome);
-        if let Value::Object(map) = &mut doc {
-            let mut head = serde_json::Map::new();
-            head.insert("ok".into(), Value::Bool(refusal.is_none()));
-            head.insert(
-                "exit_code".into(),
-                Value::from(if refusal.is_none() {
-                    crate::exit::OK
-                } else {
-                    crate::exit::REFUSED
-                }),
-            );
-            if let Some(r) = &refusal {
-                head.insert("error".into(), Value::String(r.clone()));
-            }
-            head.append(map);
-            *map = head;
-        }
-        super::print_json(&doc);
-    } else if step_summary {
-        println!(
-            "{}",
-            refusal
-                .clone()
-                .unwrap_or_else(|| "scan gate passed: no new finding breaks the policy".into())
-        );
-    } else {
-        println!("{markdown}");
-    }
-
-    match refusal {
-        None => Ok(()),
-        Some(message) => {
-            if ui.actions() {
-                crate::ci::error(&message, None);
-            }
-            Err(Error::Refused(message))
-        }
-    }
+    ];
+    Ok(Gate {
+        markdown: scan::markdown(&context, &outcome),
+        document: scan::document(&context, &outcome),
+        outputs,
+        refusal: (!outcome.passed()).then(|| refusal(&outcome)),
+    })
 }
 
 /// The policy: `[scan]` with flags on top.

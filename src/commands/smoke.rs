@@ -63,6 +63,24 @@ struct Source {
 
 /// Runs `smoke`; `config_path` is `--config`, needed only without `--file`.
 pub async fn run(config_path: &Path, args: SmokeArgs, ui: Ui, cancel: Cancel) -> Result<()> {
+    let checked = execute(config_path, args, &ui, &cancel).await?;
+    report(&ui, &checked)
+}
+
+/// The checks' results, and where they ran.
+pub(crate) struct Checked {
+    pub results: Vec<smoke::CheckResult>,
+    pub base_url: Option<String>,
+    pub elapsed: std::time::Duration,
+}
+
+/// Loads and runs the checks, and writes `--junit`; prints nothing of its own.
+pub(crate) async fn execute(
+    config_path: &Path,
+    args: SmokeArgs,
+    ui: &Ui,
+    cancel: &Cancel,
+) -> Result<Checked> {
     let file = args.file.clone().filter(|f| !f.as_os_str().is_empty());
     let config = match Config::load(config_path) {
         Ok(config) => Some(config),
@@ -124,19 +142,32 @@ pub async fn run(config_path: &Path, args: SmokeArgs, ui: Ui, cancel: Cancel) ->
             base_url.as_deref().unwrap_or("their URLs")
         ));
         let spinner = ui.spinner(format!("running {} smoke checks", checks.len()));
-        let results = smoke::run_all(&checks, concurrency, &cancel).await?;
+        let results = smoke::run_all(&checks, concurrency, cancel).await?;
         spinner.finish();
         results
     };
     let elapsed = started.elapsed();
-    let tally = Tally::of(&results);
-
     if let Some(path) = args.junit.as_deref().filter(|p| !p.as_os_str().is_empty()) {
         smoke::write_junit(path, &source.suite, &results)
             .map_err(|e| Error::Usage(format!("--junit {}: cannot write: {e}", path.display())))?;
     }
+    Ok(Checked {
+        results,
+        base_url,
+        elapsed,
+    })
+}
+
+/// The step summary, annotations, outputs and printout; a failed check is the error.
+fn report(ui: &Ui, checked: &Checked) -> Result<()> {
+    let Checked {
+        results,
+        base_url,
+        elapsed,
+    } = checked;
+    let tally = Tally::of(results);
     if ui.actions() {
-        if let Err(e) = crate::ci::append_summary(&smoke::markdown(&results)) {
+        if let Err(e) = crate::ci::append_summary(&smoke::markdown(results)) {
             tracing::warn!("cannot write the step summary: {e}");
         }
         for r in results.iter().filter(|r| !r.passed()) {
@@ -154,12 +185,12 @@ pub async fn run(config_path: &Path, args: SmokeArgs, ui: Ui, cancel: Cancel) ->
     ]);
     if ui.json {
         super::print_json(&smoke::json(
-            &results,
+            results,
             base_url.as_deref(),
             elapsed.as_millis(),
         ));
     } else {
-        println!("{}", smoke::text(&results));
+        println!("{}", smoke::text(results));
     }
     if tally.ok() {
         tracing::info!("smoke checks: {tally} in {} ms", elapsed.as_millis());

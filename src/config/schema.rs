@@ -337,6 +337,10 @@ pub struct ScanConfig {
     /// An ignore file: `.trivyignore` lines (`ID exp:YYYY-MM-DD`) or `.trivyignore.yaml`.
     /// Relative to the config file.
     pub ignore_file: Option<String>,
+    /// For `run`: the scanner to run on the built image, as an argument list; `{image}` is
+    /// replaced by the image reference and its standard output is the report. Empty: `run`
+    /// takes the report from `--report`.
+    pub command: Vec<String>,
 }
 
 impl Default for ScanConfig {
@@ -347,6 +351,7 @@ impl Default for ScanConfig {
             ignore_unfixed: false,
             max: BTreeMap::new(),
             ignore_file: None,
+            command: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub use table::{aligned, markdown_releases, text_releases};
+pub use table::{aligned, markdown_releases, markdown_table, text_releases};
 
 use crate::ci;
 use crate::deploy::Failure;

@@ -74,13 +74,17 @@ pub fn aligned<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> Stri
 }
 
 pub fn markdown_releases(releases: &[Release]) -> String {
-    let mut out = format!(
-        "| {} |\n|{}\n",
-        HEADERS.join(" | "),
-        "---|".repeat(HEADERS.len())
-    );
-    for row in rows(releases) {
-        let cells: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+    markdown_table(HEADERS, &rows(releases))
+}
+
+/// A Markdown table; `|` inside a cell is escaped and a line break becomes a space.
+pub fn markdown_table<const N: usize>(headers: [&str; N], rows: &[[String; N]]) -> String {
+    let mut out = format!("| {} |\n|{}\n", headers.join(" | "), "---|".repeat(N));
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| c.replace('|', "\\|").replace('\n', " "))
+            .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
