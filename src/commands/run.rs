@@ -471,6 +471,7 @@ async fn release_steps(
     summary.version = Some(deployed.version.clone());
     summary.release = Some(deployed.release);
     summary.url = Some(deployed.url.clone());
+    summary.deploy_timings = Some(deployed.timings.clone());
     summary.digest = summary
         .digest
         .clone()

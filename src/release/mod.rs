@@ -87,6 +87,9 @@ pub struct Summary {
     /// The release `deploy` made, and where it serves.
     pub release: Option<u64>,
     pub url: Option<String>,
+    /// Where `deploy`'s time went: the health wait and the drain are waits the config sets;
+    /// the rest is the tool's own work.
+    pub deploy_timings: Option<crate::deploy::Timings>,
     pub steps: Vec<Step>,
     pub approvers: Vec<String>,
     pub approval_url: Option<String>,
@@ -119,6 +122,7 @@ impl Summary {
             digest: None,
             release: None,
             url: None,
+            deploy_timings: None,
             steps: Vec::new(),
             approvers: Vec::new(),
             approval_url: None,
