@@ -82,6 +82,12 @@ pub fn warning(message: &str) {
 
 /// Appends `name=value` outputs to `$GITHUB_OUTPUT`.
 pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
+    for (name, _) in outputs {
+        debug_assert!(
+            crate::outputs::declared(name),
+            "output `{name}` is not declared in src/outputs.rs (nor in the command's action.yml)"
+        );
+    }
     append_file_command("GITHUB_OUTPUT", outputs)
 }
 

@@ -70,6 +70,24 @@ pub enum Command {
     Run(RunArgs),
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Deploy(_) => "deploy",
+            Command::Rollback(_) => "rollback",
+            Command::Releases(_) => "releases",
+            Command::Scan(_) => "scan",
+            Command::Build(_) => "build",
+            Command::Lock(_) => "lock",
+            Command::Approve(_) => "approve",
+            Command::Annotate(_) => "annotate",
+            Command::Smoke(_) => "smoke",
+            Command::Run(_) => "run",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// Image to deploy (`registry/name:tag` or `name@sha256:…`); it must exist on the engine.
@@ -111,7 +129,7 @@ pub struct RunArgs {
     pub junit: Option<PathBuf>,
 
     /// Approve on the terminal without asking (`[approval] backend = "tty"` only).
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', env = "DEPLOY_ACTION_YES")]
     pub yes: bool,
 }
 

@@ -14,6 +14,7 @@ pub mod github;
 pub mod grafana;
 pub mod lock;
 pub mod output;
+pub mod outputs;
 pub mod release;
 pub mod router;
 pub mod scan;
@@ -55,6 +56,7 @@ pub fn main() -> ExitCode {
     if cli.json {
         ci::keep_stdout_for_the_document();
     }
+    outputs::set_command(cli.command.name());
     let ui = Ui::detect(cli.json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod action_map;
 mod actions;
 mod annotate;
 mod approve;

@@ -50,7 +50,7 @@ pub struct ApproveArgs {
     pub min_approvals: Option<u32>,
 
     /// `tty`: approve without asking, for scripts.
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', env = "DEPLOY_ACTION_YES")]
     pub yes: bool,
 }
 
