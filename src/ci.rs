@@ -85,7 +85,7 @@ pub fn set_outputs(outputs: &[(&str, String)]) -> std::io::Result<()> {
     for (name, _) in outputs {
         debug_assert!(
             crate::outputs::declared(name),
-            "output `{name}` is not declared in src/outputs.rs (nor in the command's action.yml)"
+            "output `{name}` is not this command's in src/outputs.rs: add it there, then regenerate the actions (UPDATE_ACTIONS=1 cargo test --test integration action_map)"
         );
     }
     append_file_command("GITHUB_OUTPUT", outputs)

@@ -1,6 +1,8 @@
 //! The step outputs each command writes to `$GITHUB_OUTPUT`: a contract with the actions in
-//! `actions/<command>/action.yml`, which declare exactly these (a test holds the two
-//! together). Writing an output that is not listed here is a bug, caught in debug builds.
+//! `action.yml` and `actions/<command>/action.yml`, which are generated from this list and
+//! declare exactly these (tests/action_map.rs holds the two together). Writing an output
+//! that is not listed here for the running command is a bug, caught in debug builds by
+//! [`crate::ci::set_outputs`].
 
 use std::sync::OnceLock;
 
@@ -33,15 +35,18 @@ pub const OUTPUTS: &[(&str, &[(&str, &str)])] = &[
             ("passed", "true when no finding breaks the policy"),
             (
                 "new",
-                "Findings not in the baseline (all of them without one)",
+                "How many findings are not in the baseline (all of them without one)",
             ),
-            ("failing", "Findings that break the policy"),
+            ("failing", "How many findings break the policy"),
             (
                 "ignored",
-                "Findings the ignore file or the policy let through",
+                "How many findings the ignore file or the policy let through",
             ),
-            ("fixed", "Findings of the baseline that are gone"),
-            ("expired_ignores", "Ignore entries past their expiry date"),
+            ("fixed", "How many findings of the baseline are gone"),
+            (
+                "expired_ignores",
+                "How many ignore entries are past their expiry date",
+            ),
         ],
     ),
     (
@@ -71,8 +76,8 @@ pub const OUTPUTS: &[(&str, &[(&str, &str)])] = &[
     (
         "smoke",
         &[
-            ("passed", "Checks that passed"),
-            ("failed", "Checks that failed or got no answer"),
+            ("passed", "How many checks passed"),
+            ("failed", "How many checks failed or got no answer"),
         ],
     ),
     (
@@ -86,12 +91,12 @@ pub const OUTPUTS: &[(&str, &[(&str, &str)])] = &[
         "run",
         &[
             ("image", "The image deployed"),
-            ("digest", "Its digest"),
+            ("digest", "The digest of the image deployed"),
             (
                 "release",
                 "The release serving at the end (after a rollback, the old one)",
             ),
-            ("version", "The version deployed"),
+            ("version", "The version of the release"),
             ("url", "Where the service answers"),
             ("approvers", "Who approved, comma-separated logins"),
             ("annotation-id", "The Grafana region's id"),
@@ -102,9 +107,9 @@ pub const OUTPUTS: &[(&str, &[(&str, &str)])] = &[
 ];
 
 const RELEASE: &[(&str, &str)] = &[
-    ("release", "The release number serving now"),
-    ("version", "Its version"),
-    ("digest", "Its image digest"),
+    ("release", "The number of the release serving now"),
+    ("version", "The version of the release serving now"),
+    ("digest", "The image digest of the release serving now"),
     ("url", "Where the service answers"),
 ];
 
@@ -116,6 +121,11 @@ pub fn of(command: &str) -> &'static [(&'static str, &'static str)] {
         .map_or(&[], |(_, outputs)| outputs)
 }
 
+/// Whether `command` declares output `name`.
+pub fn declares(command: &str, name: &str) -> bool {
+    of(command).iter().any(|(n, _)| *n == name)
+}
+
 static COMMAND: OnceLock<&'static str> = OnceLock::new();
 
 /// Names the command this process runs, for the check in [`declared`].
@@ -125,22 +135,29 @@ pub fn set_command(name: &'static str) {
 
 /// Whether the running command declares output `name` (always true when no command was named).
 pub fn declared(name: &str) -> bool {
-    COMMAND
-        .get()
-        .is_none_or(|command| of(command).iter().any(|(n, _)| *n == name))
+    COMMAND.get().is_none_or(|command| declares(command, name))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::{OUTPUTS, declares, of};
+
     #[test]
     fn every_command_is_listed_once() {
-        let mut names: Vec<&str> = super::OUTPUTS.iter().map(|(n, _)| *n).collect();
+        let mut names: Vec<&str> = OUTPUTS.iter().map(|(n, _)| *n).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();
         assert_eq!(names.len(), before);
-        let deploy: Vec<&str> = super::of("deploy").iter().map(|(n, _)| *n).collect();
+    }
+
+    #[test]
+    fn a_command_declares_only_its_own_outputs() {
+        let deploy: Vec<&str> = of("deploy").iter().map(|(n, _)| *n).collect();
         assert_eq!(deploy, ["release", "version", "digest", "url"]);
-        assert!(super::of("nonsense").is_empty());
+        assert!(declares("smoke", "failed"));
+        assert!(!declares("smoke", "digest"), "build's output, not smoke's");
+        assert!(!declares("nonsense", "id"));
+        assert!(of("nonsense").is_empty());
     }
 }
