@@ -472,7 +472,10 @@ fn the_actions_are_what_the_cli_and_the_output_catalog_make_of_them() {
         if current != text {
             if update {
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-                std::fs::write(&path, &text).unwrap();
+                // Whole or not at all: the other tests read these files meanwhile.
+                let partial = path.with_extension("yml.partial");
+                std::fs::write(&partial, &text).unwrap();
+                std::fs::rename(&partial, &path).unwrap();
             } else {
                 stale.push(path.display().to_string());
             }
