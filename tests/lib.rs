@@ -16,6 +16,7 @@ mod crash;
 mod deploy;
 mod engine;
 mod github_fake;
+mod install;
 mod lock;
 mod rollback;
 mod routers;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod act;
 pub mod github;
 pub mod grafana;
 pub mod host_router;
@@ -11,6 +12,7 @@ pub mod http;
 pub mod images;
 pub mod loopback;
 pub mod registry;
+pub mod release_server;
 pub mod web;
 
 use std::path::{Path, PathBuf};
