@@ -14,6 +14,7 @@ mod cli;
 mod config;
 mod crash;
 mod deploy;
+mod e2e;
 mod engine;
 mod github_fake;
 mod install;

@@ -294,6 +294,24 @@ impl FakeGitHub {
         repo.runs.insert(run_id, (now(), approvals));
     }
 
+    /// What a `git push` of the local commit `sha` to `full_ref` leaves on GitHub: the commit (with its id as
+    /// the pusher's git computed it, on top of `main`) and the reference.
+    pub fn push_commit(&self, repo: &str, full_ref: &str, sha: &str, message: &str) {
+        let mut st = self.lock();
+        let sig = git::Signature::of(&mut st.users, "octocat", now());
+        let git = &mut find_repo(&mut st.repos, repo).git;
+        let main = git.refs.get("refs/heads/main").cloned();
+        git.commits.entry(sha.to_string()).or_insert(git::Commit {
+            sha: sha.to_string(),
+            tree: EMPTY_TREE.to_string(),
+            parents: main.into_iter().collect(),
+            message: message.to_string(),
+            author: sig.clone(),
+            committer: sig,
+        });
+        git.refs.insert(qualify(full_ref), sha.to_string());
+    }
+
     /// The commit `full_ref` (`refs/heads/x`; `heads/x` is accepted too) points at.
     pub fn ref_target(&self, repo: &str, full_ref: &str) -> Option<String> {
         let mut st = self.lock();
