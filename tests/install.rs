@@ -466,3 +466,74 @@ fn a_server_whose_certificate_the_runner_does_not_trust_is_not_downloaded_from()
     );
     assert!(server.served().is_empty(), "{:?}", server.served());
 }
+
+/// Cold and cached installs inside the act job, and the release binary's size: run by
+/// bench/install/run.sh. Each run is a new runner (an empty tool cache) whose job uses the
+/// root action twice; the fake release is on loopback. BENCH_INSTALL_RUNS runs (default 7);
+/// JSON results to BENCH_INSTALL_OUT.
+#[test]
+#[ignore]
+fn bench_install() {
+    assert!(require_act(), "the benchmark needs act and Docker");
+    let runs: usize = std::env::var("BENCH_INSTALL_RUNS")
+        .map(|v| v.parse().expect("BENCH_INSTALL_RUNS"))
+        .unwrap_or(7);
+    let server = release();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    let (mut cold, mut cached, mut cold_step, mut cached_step) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..runs {
+        let act = runner(server.url(), server.ca_bundle());
+        let run = act.run(&install_twice());
+        run.success();
+        let reported = |step: &str| -> f64 {
+            let line = &installed(&run, step)[0];
+            let (_, after) = line.split_once(" in ").unwrap();
+            after.split_once(" ms").unwrap().0.parse().unwrap()
+        };
+        cold.push(reported("first"));
+        cached.push(reported("second"));
+        cold_step.push(ms(run.step_time(&["first", "0"]).unwrap()));
+        cached_step.push(ms(run.step_time(&["second", "0"]).unwrap()));
+    }
+    assert_eq!(server.downloads(&asset()), runs, "one download per job");
+
+    // The binary as released: unpacked from the archive dist made.
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join(asset());
+    std::fs::write(&archive, server.asset(&asset())).unwrap();
+    let ok = Command::new("tar")
+        .arg("-xJf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let binary = dir
+        .path()
+        .join(format!("deploy-action-{}/deploy-action", host_triple()));
+    let file = Command::new("file").arg(&binary).output();
+    let file = file.map_or(String::new(), |o| {
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    });
+
+    let median = |v: &mut Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let results = serde_json::json!({
+        "runs": runs,
+        "asset": asset(),
+        "cold_install_ms": { "median": median(&mut cold), "all": cold },
+        "cached_install_ms": { "median": median(&mut cached), "all": cached },
+        "cold_step_ms": { "median": median(&mut cold_step), "all": cold_step },
+        "cached_step_ms": { "median": median(&mut cached_step), "all": cached_step },
+        "archive_bytes": std::fs::metadata(&archive).unwrap().len(),
+        "binary_bytes": std::fs::metadata(&binary).unwrap().len(),
+        "binary_file": file,
+    });
+    eprintln!("{}", serde_json::to_string_pretty(&results).unwrap());
+    if let Ok(out) = std::env::var("BENCH_INSTALL_OUT") {
+        std::fs::write(out, serde_json::to_string_pretty(&results).unwrap()).unwrap();
+    }
+}

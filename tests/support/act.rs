@@ -458,6 +458,18 @@ impl ActRun {
             .collect()
     }
 
+    /// How long a step's main stage took, as act measured it, by its `stepID` path: `["ship"]`
+    /// for the job's step `ship`, `["ship", "0"]` for the first step inside the composite
+    /// action that `ship` uses (inner steps without an `id` are numbered from 0).
+    pub fn step_time(&self, step: &[&str]) -> Option<Duration> {
+        self.entries
+            .iter()
+            .filter(|e| e["stage"] == "Main")
+            .filter(|e| e["stepID"].as_array().is_some_and(|id| *id == step))
+            .find_map(|e| e["executionTime"].as_u64())
+            .map(Duration::from_nanos)
+    }
+
     /// Whether a step of the job started, by its `id` (or 0-based position).
     pub fn ran(&self, step_id: &str) -> bool {
         self.entries.iter().any(|e| {
