@@ -41,7 +41,9 @@
 //! `.secrets`, `.vars` or `.input` of the repository (its own files are always given).
 //! Actions come only through `--local-repository` ([`Act::new`]'s ref,
 //! [`Act::local_action`]): any other `uses:` would be cloned from `GITHUB_SERVER_URL`, and
-//! fails.
+//! fails. Traced (`strace -e connect`), act itself then opens one socket: the UDP `connect()`
+//! to 8.8.8.8:80 by which its flag defaults learn the outbound address, a route lookup that
+//! sends nothing. It does not touch the Docker socket in self-hosted mode.
 //!
 //! What comes back ([`ActRun`]): act's exit code, the whole log, each step's output lines,
 //! outputs and workflow commands, and the job's step summary. act empties
