@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::lock::file_command_value;
 use crate::support::github::FakeGitHub;
 use crate::support::grafana::FakeGrafana;
-use crate::support::images::{V1, V2};
+use crate::support::images::{SLOW_START, V1, V2};
 use crate::support::{Run, Service, eventually};
 
 const REPO: &str = "acme/shop";
@@ -351,6 +351,46 @@ fn sigterm_while_waiting_for_approval_frees_the_lock_and_deploys_nothing() {
     assert!(release.svc.history().is_empty(), "nothing was deployed");
     let issue = &release.github.issues(REPO)[0];
     assert_eq!(issue.state, "closed", "the request was withdrawn");
+}
+
+#[test]
+fn sigint_during_the_deploy_keeps_the_old_release_marks_the_failure_and_frees_the_lock() {
+    let release = Release::new(
+        "[lock]\ndir = \"{locks}\"\n\n[grafana]\nurl = \"{grafana}\"\ntimeout = \"2s\"\n",
+    );
+    release.svc.deploy(V1).success();
+    let before = release.svc.containers().len();
+    let child: Child = release
+        .command(&["run", "--image", SLOW_START])
+        .spawn()
+        .unwrap();
+    eventually(30, "the new release's container starts", || {
+        release.svc.containers().len() > before
+    });
+    assert!(release.lock_held());
+    let sent = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cancelled by SIGINT"),
+        "{out:?}"
+    );
+    // The old release serves, the lock is free, the marks say what happened.
+    assert_eq!(release.svc.get("/version").body, "v1");
+    assert!(!release.lock_held(), "the lock was released");
+    let deployments = release.github.deployments(REPO);
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0].statuses.last().unwrap().state, "failure");
+    let regions = release.grafana.annotations();
+    assert!(
+        regions[0].tags.contains(&"failure".to_string()),
+        "{regions:?}"
+    );
+    assert!(!regions[0].tags.contains(&"in-progress".to_string()));
 }
 
 #[test]

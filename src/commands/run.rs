@@ -449,9 +449,7 @@ async fn release_steps(
         Ok(d) => d,
         Err(e) => {
             summary.ran("deploy", started, false, e.to_string());
-            if !cancel.is_cancelled() {
-                annotate_finish(config, &common, &marks, Finished::Failure, summary, cancel).await;
-            }
+            finish_marks(config, &common, &marks, Finished::Failure, summary, cancel).await;
             summary.releases = target.releases().await.unwrap_or_default();
             return Err(e);
         }
@@ -486,17 +484,12 @@ async fn release_steps(
         } else {
             rollback_step(&mut target, failed, summary).await
         };
-        if !cancel.is_cancelled() {
-            annotate_finish(
-                config,
-                &common,
-                &marks,
-                Finished::RolledBack,
-                summary,
-                cancel,
-            )
-            .await;
-        }
+        let how = if cancel.is_cancelled() {
+            Finished::Failure
+        } else {
+            Finished::RolledBack
+        };
+        finish_marks(config, &common, &marks, how, summary, cancel).await;
         summary.releases = target.releases().await.unwrap_or_default();
         return Err(outcome);
     }
@@ -651,6 +644,36 @@ async fn annotate_finish(
         format!("{}: {}", outcome.tag(), marks_detail(marks, &report)),
     );
 }
+
+/// `annotate finish` on a path that failed. After a signal the run's cancellation would stop
+/// the calls at once, so they get a few seconds of their own (GitHub sends SIGTERM 7.5 s
+/// after SIGINT): the region and the deployment still say the release failed.
+async fn finish_marks(
+    config: &Config,
+    common: &Common,
+    marks: &Marks,
+    outcome: Finished,
+    summary: &mut Summary,
+    cancel: &Cancel,
+) {
+    if !cancel.is_cancelled() {
+        annotate_finish(config, common, marks, outcome, summary, cancel).await;
+        return;
+    }
+    let own = Cancel::default();
+    let finished = annotate_finish(config, common, marks, outcome, summary, &own);
+    if tokio::time::timeout(AFTER_A_SIGNAL, finished)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "the annotations could not be finished within {AFTER_A_SIGNAL:?} of the signal"
+        );
+    }
+}
+
+/// How long marks may take to finish once a signal arrived.
+const AFTER_A_SIGNAL: Duration = Duration::from_secs(3);
 
 /// Notes the links, and warns of what could not be written: annotations never fail a release.
 fn record_marks(config: &Config, report: &annotate::Report, summary: &mut Summary) {
