@@ -58,3 +58,122 @@ fn the_router_container_is_recreated_when_it_was_removed() {
     svc.deploy(V2).success();
     assert_eq!(svc.get("/").body, "hello from v2\n");
 }
+
+/// What the engine recorded for `container` between two moments: `exec_create: <cmd>` for
+/// every process started in it, `extract-to-dir` for every file written into it.
+fn engine_work(container: &str, since: f64, until: f64) -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args(["events", "--format", "{{.Action}}"])
+        .args([
+            "--since",
+            &format!("{since:.6}"),
+            "--until",
+            &format!("{until:.6}"),
+        ])
+        .args(["--filter", &format!("container={container}")])
+        .args([
+            "--filter",
+            "event=exec_create",
+            "--filter",
+            "event=extract-to-dir",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Runs `step` and returns the engine work it caused in the router container.
+fn router_work(router: &str, step: impl FnOnce()) -> Vec<String> {
+    let since = now();
+    step();
+    // The engine's event log is written asynchronously; a moment later it holds the step.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    engine_work(router, since, now())
+}
+
+#[test]
+fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_routes() {
+    let svc = Service::haproxy();
+    svc.deploy(V1).success();
+    let router = format!("{}-router", svc.name);
+
+    // One runtime API session for the whole command (not one process per call), and the
+    // config written once, after the switch was verified.
+    let work = router_work(&router, || {
+        svc.deploy(V2).success();
+    });
+    let execs: Vec<&String> = work
+        .iter()
+        .filter(|a| a.starts_with("exec_create"))
+        .collect();
+    assert_eq!(execs.len(), 1, "{work:?}");
+    assert!(execs[0].contains("socat"), "{work:?}");
+    assert_eq!(
+        work.iter().filter(|a| *a == "extract-to-dir").count(),
+        1,
+        "{work:?}"
+    );
+
+    // A release that fails verification through the router is never written to the config:
+    // the one write is of the routes put back.
+    let work = router_work(&router, || {
+        svc.deploy(ERROR_500).code(1);
+    });
+    assert_eq!(
+        work.iter().filter(|a| *a == "extract-to-dir").count(),
+        1,
+        "{work:?}"
+    );
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+
+    // The config holds the serving release only, so a restarted router serves it.
+    let archive = std::process::Command::new("docker")
+        .args([
+            "cp",
+            &format!("{router}:/usr/local/etc/haproxy/haproxy.cfg"),
+            "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(archive.status.success());
+    let mut config = String::new();
+    let mut tar = tar::Archive::new(archive.stdout.as_slice());
+    std::io::Read::read_to_string(
+        &mut tar.entries().unwrap().next().unwrap().unwrap(),
+        &mut config,
+    )
+    .unwrap();
+    let routed: Vec<&str> = config
+        .lines()
+        .filter(|l| l.trim_start().starts_with("server ") && !l.contains("disabled"))
+        .collect();
+    assert_eq!(routed.len(), 1, "{config}");
+    assert!(
+        std::process::Command::new("docker")
+            .args(["restart", "-t", "1", &router])
+            .status()
+            .unwrap()
+            .success()
+    );
+    crate::support::eventually(15, "the restarted router to serve v2", || {
+        svc.get("/").body == "hello from v2\n"
+    });
+    for _ in 0..20 {
+        assert_eq!(svc.get("/").body, "hello from v2\n");
+    }
+}

@@ -110,7 +110,17 @@ impl Target {
             std::time::Duration::from_secs(10),
         )
         .await;
+        if verified.is_ok() {
+            self.router.save().await?;
+        }
         Ok(verified.map(|_| ()))
+    }
+
+    /// Routes to `routes` without verifying them, and saves them: routes that served before
+    /// a switch that failed, or repairs after an interrupted run.
+    async fn restore(&mut self, routes: &[Backend]) -> Result<()> {
+        self.router.route(routes).await?;
+        self.router.save().await
     }
 
     fn container_spec(

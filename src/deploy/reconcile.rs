@@ -49,7 +49,7 @@ pub async fn converge(t: &mut Target) -> Result<()> {
         tracing::warn!(
             "the router pointed at {gone:?}, which no release runs at; dropping those routes"
         );
-        t.router.route(&[]).await?;
+        t.restore(&[]).await?;
     }
     if let Some(routes) = repair {
         tracing::warn!(
@@ -57,7 +57,7 @@ pub async fn converge(t: &mut Target) -> Result<()> {
             dead.len(),
             routes.iter().map(|b| b.addr).collect::<Vec<_>>()
         );
-        t.router.route(&routes).await?;
+        t.restore(&routes).await?;
     }
     // Routes left draining by an interrupted run would hold their places forever.
     t.router.forget_inactive().await?;

@@ -92,7 +92,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
         match t.switch_to(&addrs).await {
             Ok(Ok(())) => {}
             outcome => {
-                if let Err(e) = t.router.route(&routes_before).await {
+                if let Err(e) = t.restore(&routes_before).await {
                     tracing::error!("could not restore the previous routes: {e}");
                 }
                 let answer = match outcome {

@@ -223,7 +223,7 @@ async fn refuse(t: &Target, number: u64, version: &str, id: &str, why: Unhealthy
 /// Puts the router back and removes every container this rollout started.
 async fn undo(t: &mut Target, progress: &Progress) {
     if progress.routed
-        && let Err(e) = t.router.route(&progress.routes_before).await
+        && let Err(e) = t.restore(&progress.routes_before).await
     {
         tracing::error!("could not restore the previous routes: {e}");
     }

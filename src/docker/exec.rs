@@ -1,8 +1,11 @@
 //! Running a command inside a container (the router's runtime API client, reloads).
 
+use std::pin::Pin;
+
+use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use futures_util::StreamExt;
-use tokio::io::AsyncWriteExt;
+use futures_util::{Stream, StreamExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::Engine;
 use crate::error::Result;
@@ -13,16 +16,42 @@ pub struct ExecOutput {
     pub output: String,
 }
 
+/// A process started in a container with its stdin and output attached and left open, for a
+/// client that answers many requests over one process (the router's runtime API).
+pub struct ExecStream {
+    pub output:
+        Pin<Box<dyn Stream<Item = std::result::Result<LogOutput, bollard::errors::Error>> + Send>>,
+    pub input: Pin<Box<dyn AsyncWrite + Send>>,
+}
+
 impl Engine {
-    /// Runs `cmd` in a running container, feeding `stdin` if given, and collects its output.
-    pub async fn exec(&self, id: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+    /// Starts `cmd` in a running container and hands back its attached stdin and output.
+    /// The process ends when its stdin closes, which dropping the stream does.
+    pub async fn exec_attached(&self, id: &str, cmd: &[&str]) -> Result<ExecStream> {
+        match self.start_exec(id, cmd, true).await?.1 {
+            StartExecResults::Attached { output, input } => Ok(ExecStream { output, input }),
+            StartExecResults::Detached => Err(crate::error::Error::router(format!(
+                "the engine started `{}` in {id} detached",
+                cmd.join(" ")
+            ))),
+        }
+    }
+
+    /// Creates and starts an exec of `cmd`, with its output (and stdin if asked) attached.
+    /// Returns the exec's id and the attached streams.
+    async fn start_exec(
+        &self,
+        id: &str,
+        cmd: &[&str],
+        stdin: bool,
+    ) -> Result<(String, StartExecResults)> {
         let created = self
             .api()
             .create_exec(
                 id,
                 CreateExecOptions {
                     cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
-                    attach_stdin: Some(stdin.is_some()),
+                    attach_stdin: Some(stdin),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
                     ..Default::default()
@@ -35,6 +64,12 @@ impl Engine {
             .start_exec(&created.id, Some(StartExecOptions::default()))
             .await
             .map_err(|e| self.fail(format_args!("start exec {} in {id}", cmd.join(" ")), e))?;
+        Ok((created.id, started))
+    }
+
+    /// Runs `cmd` in a running container, feeding `stdin` if given, and collects its output.
+    pub async fn exec(&self, id: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+        let (exec_id, started) = self.start_exec(id, cmd, stdin.is_some()).await?;
         let mut output = String::new();
         if let StartExecResults::Attached {
             output: mut stream,
@@ -61,7 +96,7 @@ impl Engine {
         for _ in 0..12 {
             let inspect = self
                 .api()
-                .inspect_exec(&created.id)
+                .inspect_exec(&exec_id)
                 .await
                 .map_err(|e| self.fail("inspect exec", e))?;
             if let (Some(false), Some(code)) = (inspect.running, inspect.exit_code) {

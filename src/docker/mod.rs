@@ -13,7 +13,7 @@ use backon::{ExponentialBuilder, Retryable};
 use bollard::Docker;
 
 pub use container::{ContainerInfo, ContainerSpec, RunState};
-pub use exec::ExecOutput;
+pub use exec::{ExecOutput, ExecStream};
 pub use image::{BuildEvent, BuildFailure, ImageBuild, ImageDetails, PushEvent, RegistryAuth};
 
 use crate::error::{Error, Result};

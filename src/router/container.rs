@@ -11,7 +11,9 @@ use sha2::{Digest, Sha256};
 
 use super::CONTAINER_LISTEN_PORT;
 use crate::config::{Config, RouterKind};
-use crate::docker::{ContainerInfo, ContainerSpec, Engine, ExecOutput, RunState, labels};
+use crate::docker::{
+    ContainerInfo, ContainerSpec, Engine, ExecOutput, ExecStream, RunState, labels,
+};
 use crate::error::{Error, Result};
 
 /// How a router kind starts: the command and the files it needs before its first start.
@@ -177,6 +179,11 @@ impl RouterContainer {
 
     pub async fn exec(&self, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
         self.engine.exec(self.id()?, cmd, stdin).await
+    }
+
+    /// Starts `cmd` in the router container with its stdin and output left attached.
+    pub async fn exec_attached(&self, cmd: &[&str]) -> Result<ExecStream> {
+        self.engine.exec_attached(self.id()?, cmd).await
     }
 
     pub async fn write(&self, path: &str, contents: &str) -> Result<()> {

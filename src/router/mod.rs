@@ -58,6 +58,10 @@ pub trait Router {
     /// it gets no new requests but finishes the ones in flight.
     async fn route(&mut self, backends: &[Backend]) -> Result<()>;
 
+    /// Makes the live routes survive a restart of the router. Called once they are verified,
+    /// so a restarted router never brings back routes that failed verification.
+    async fn save(&mut self) -> Result<()>;
+
     /// Forgets every backend that gets no new requests (drained ones), so their places
     /// are free for the next release. Running standbys are routed to again when needed.
     async fn forget_inactive(&mut self) -> Result<()>;
@@ -147,6 +151,12 @@ impl Router for AnyRouter {
         match self {
             AnyRouter::Haproxy(r) => r.route(backends).await,
             AnyRouter::Nginx(r) => r.route(backends).await,
+        }
+    }
+    async fn save(&mut self) -> Result<()> {
+        match self {
+            AnyRouter::Haproxy(r) => r.save().await,
+            AnyRouter::Nginx(r) => r.save().await,
         }
     }
     async fn forget_inactive(&mut self) -> Result<()> {

@@ -188,6 +188,11 @@ impl Router for Nginx {
         Ok(())
     }
 
+    /// The upstream file `route` writes is what a restarted nginx reads: nothing to do.
+    async fn save(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     async fn forget_inactive(&mut self) -> Result<()> {
         // A backend left out of the upstream block is already forgotten by the reload.
         Ok(())

@@ -8,15 +8,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use super::container::Launch;
 use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
 const CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
-const CONTAINER_SOCKET: &str = "/var/lib/haproxy/admin.sock";
+mod runtime;
+
+use runtime::{CONTAINER_SOCKET, Runtime};
 
 pub struct Haproxy {
     place: Place,
@@ -27,6 +27,9 @@ pub struct Haproxy {
     /// The slots as last read. Within one step the tool is HAProxy's only writer, and each
     /// write reads the state back in the same call, so reads cost no runtime API call.
     state: Option<Vec<Slot>>,
+    runtime: Runtime,
+    /// The routes last written to the container's haproxy.cfg by this process.
+    persisted: Option<String>,
 }
 
 /// One server slot as `show servers state` reports it.
@@ -62,53 +65,8 @@ impl Haproxy {
             slots: config.router.slots,
             url,
             state: None,
-        }
-    }
-
-    /// Sends commands (joined by `;`) to the runtime API and returns its answer.
-    async fn runtime(&self, commands: &[String]) -> Result<String> {
-        let line = format!("{}\n", commands.join("; "));
-        match &self.place {
-            Place::Container(c) => {
-                let out = c
-                    .exec(
-                        &[
-                            "socat",
-                            "-t5",
-                            "stdio",
-                            &format!("unix-connect:{CONTAINER_SOCKET}"),
-                        ],
-                        Some(line.as_bytes()),
-                    )
-                    .await?;
-                if out.exit_code != 0 {
-                    return Err(Error::router(format!(
-                        "haproxy runtime API in the router container failed (exit {}): {}",
-                        out.exit_code,
-                        out.output.trim()
-                    )));
-                }
-                Ok(out.output)
-            }
-            Place::Host => {
-                let mut stream = tokio::net::UnixStream::connect(&self.socket).await.map_err(|e| {
-                    Error::router(format!(
-                        "cannot reach the haproxy runtime API at {}: {e}. Set router.admin_socket to a \
-                         `stats socket … level admin` of the running haproxy",
-                        self.socket.display()
-                    ))
-                })?;
-                stream
-                    .write_all(line.as_bytes())
-                    .await
-                    .map_err(|e| Error::router(format!("haproxy runtime API: {e}")))?;
-                let mut answer = String::new();
-                tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
-                    .await
-                    .map_err(|_| Error::router("haproxy runtime API did not answer within 10s"))?
-                    .map_err(|e| Error::router(format!("haproxy runtime API: {e}")))?;
-                Ok(answer)
-            }
+            runtime: Runtime::default(),
+            persisted: None,
         }
     }
 
@@ -119,12 +77,15 @@ impl Haproxy {
         }
     }
 
-    /// Runs `commands`, then reads the state back in the same runtime API call (one
-    /// `docker exec` in container mode). Returns the commands' answer and the new state.
+    /// Runs `commands`, then reads the state back in the same runtime API call (one line
+    /// on the open session). Returns the commands' answer and the new state.
     async fn apply(&mut self, mut commands: Vec<String>) -> Result<(String, Vec<Slot>)> {
         self.state = None;
         commands.push(format!("show servers state {}", self.backend));
-        let answer = self.runtime(&commands).await?;
+        let answer = self
+            .runtime
+            .call(&self.place, &self.socket, &commands)
+            .await?;
         let (said, state) = split_state(&answer);
         let slots = parse_servers_state(state).ok_or_else(|| {
             Error::router(format!(
@@ -142,9 +103,11 @@ impl Haproxy {
         let mut cfg = self.config_head();
         for i in 0..self.slots as usize {
             let name = format!("s{}", i + 1);
+            // Only the servers taking new requests: a router restarted while a release
+            // drains sends nothing to it.
             match slots
                 .iter()
-                .find(|s| s.name == name && !s.maint && s.addr.is_some())
+                .find(|s| s.name == name && s.is_active() && s.addr.is_some())
             {
                 Some(Slot {
                     addr: Some(addr),
@@ -191,9 +154,15 @@ backend {backend}
     }
 
     /// Writes the routes into the container's haproxy.cfg, so a restarted router keeps them.
-    async fn persist(&self, slots: &[Slot]) -> Result<()> {
+    /// Skipped when this process already wrote the same routes (the archive API starts a
+    /// process in the engine, which a busy host's clients feel).
+    async fn persist(&mut self, slots: &[Slot]) -> Result<()> {
         if let Place::Container(c) = &self.place {
-            c.write(CONFIG_PATH, &self.render_config(slots)).await?;
+            let config = self.render_config(slots);
+            if self.persisted.as_ref() != Some(&config) {
+                c.write(CONFIG_PATH, &config).await?;
+                self.persisted = Some(config);
+            }
         }
         Ok(())
     }
@@ -210,6 +179,9 @@ impl Router for Haproxy {
         if let Place::Container(c) = &mut self.place {
             c.ensure(&launch).await?;
         }
+        // A session or a written config from before belongs to what was there then.
+        self.runtime = Runtime::default();
+        self.persisted = None;
         // The runtime API answers once haproxy has bound its sockets.
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
@@ -272,7 +244,12 @@ impl Router for Haproxy {
                 )));
             }
         }
-        self.persist(&after).await
+        Ok(())
+    }
+
+    async fn save(&mut self) -> Result<()> {
+        let slots = self.slots().await?;
+        self.persist(&slots).await
     }
 
     async fn forget_inactive(&mut self) -> Result<()> {
