@@ -177,7 +177,7 @@ def cmd_cycles(a):
     steps = [("deploy-v2", ["deploy", "--image", a.v2]),
              ("deploy-v1", ["deploy", "--image", a.v1]),
              ("rollback", ["rollback"])]
-    records, failures_in_a_row = [], 0
+    records, quiet, failures_in_a_row = [], [], 0
     for cycle in range(1, a.cycles + 1):
         for name, args in steps:
             rec = run_tool(a, args)
@@ -191,6 +191,16 @@ def cmd_cycles(a):
                 for line in rec.get("stderr_tail", []):
                     print(f"      | {line}", file=sys.stderr)
             failures_in_a_row = 0 if ok else failures_in_a_row + 1
+            if a.quiet_ms > 0:
+                # A quiet gap: the load runs on, the tool does nothing. Only its second half
+                # counts as quiet: the engine finishes some of a command's work after the
+                # command has returned (a stopped container's teardown), and that belongs to the
+                # command. Interleaved with the commands, the quiet halves are a steady state
+                # measured under the same drift of the machine as the commands themselves.
+                time.sleep(a.quiet_ms / 2000.0)
+                qs = time.monotonic()
+                time.sleep(a.quiet_ms / 2000.0)
+                quiet.append([round(qs, 6), round(time.monotonic(), 6)])
             if failures_in_a_row >= 3:
                 print("    three failures in a row: stopping the cycles", file=sys.stderr)
                 break
@@ -198,7 +208,7 @@ def cmd_cycles(a):
             continue
         break
     with open(a.out, "w") as f:
-        json.dump({"clock": "monotonic", "commands": records}, f, indent=1)
+        json.dump({"clock": "monotonic", "commands": records, "quiet": quiet}, f, indent=1)
 
 
 # --------------------------------------------------------------------------- control
@@ -673,7 +683,8 @@ def ratio(x, base):
 
 def open_phase(a, serving, drain_ms):
     steady, switch, control = read_load(a.open_steady), read_load(a.open_switch), read_load(a.open_control)
-    commands = read_json(a.open_cycles)["commands"]
+    cycles = read_json(a.open_cycles)
+    commands, quiet = cycles["commands"], [tuple(q) for q in cycles.get("quiet") or []]
     ctl = read_json(a.open_control_ops)
     ok = [c for c in commands if c["rc"] == 0 and c.get("switch_window")]
     windows = [(c["switch_window"]["start"], c["switch_window"]["end"]) for c in ok]
@@ -706,10 +717,24 @@ def open_phase(a, serving, drain_ms):
         d["ms"].append(o["ms"])
     for d in ops.values():
         d["median_ms"] = median(d.pop("ms"))
+    interleaved = {}
+    if quiet:
+        # The same phase split in two: requests due in the quiet halves of the gaps, and all
+        # the others from the first command's start to the last gap's end (the commands and
+        # what the engine still did for them after they returned).
+        busy = outside(quiet, commands[0]["start"], quiet[-1][1]) if commands else []
+        interleaved = {"quiet": load_stats(switch, quiet), "in_commands": load_stats(switch, busy)}
+        q99 = interleaved["quiet"]["p99_ms"]
+        interleaved["p99_vs_quiet"] = {
+            "in_commands": ratio(interleaved["in_commands"]["p99_ms"], q99),
+            "windows": ratio(figures["windows"]["p99_ms"], q99),
+            "control": ratio(figures["control"]["p99_ms"], q99),
+        }
     result = {
         "rate": a.rate,
         "connections": a.open_connections,
         **figures,
+        **interleaved,
         "p99_ratio": {k: ratio(v["p99_ms"], st["p99_ms"]) for k, v in figures.items() if k != "steady"},
         "by_tool_segment": tool_segments(commands, switch),
         "window_source": sources,
@@ -884,6 +909,11 @@ def open_summary(runs):
             for f in ("requests", "failed", "p50_ms", "p99_ms", "seconds")}
         for k in segs}
     out["window_minus_switch_ms_median"] = m(lambda r: r["window_minus_switch_ms_median"])
+    if all("quiet" in r for r in runs):
+        for part in ("quiet", "in_commands"):
+            out[part] = {k: m(lambda r, k=k: r[part][k]) for k in ("requests", "failed", "p50_ms", "p99_ms", "seconds")}
+        out["p99_vs_quiet"] = {k: m(lambda r, k=k: r["p99_vs_quiet"][k]) for k in runs[0]["p99_vs_quiet"]}
+        out["p99_vs_quiet_per_run"] = {k: [r["p99_vs_quiet"][k] for r in runs] for k in runs[0]["p99_vs_quiet"]}
     out["rollback"] = {
         "cutover_median_ms": m(lambda r: r["rollback"]["cutover_median_ms"]),
         "cutover_max_ms": max([c for c in all_cut if c is not None], default=None),
@@ -1066,6 +1096,19 @@ def human_open(o, g, runs):
         row("control", "control", f"  (container churn, no router change: {ops} per run)"),
         row("control, windows", "control_windows", "  (control, at the windows' offsets)"),
     ]
+    if "quiet" in o:
+        v = o["p99_vs_quiet"]
+        qt, cm = o["quiet"], o["in_commands"]
+        lines += [
+            f"  quiet gaps      : {qt['requests']:.0f} requests, {qt['failed']:.0f} failed; p99 {fmt_ms(qt['p99_ms'], 2)}"
+            f"  (second halves of the gaps between commands, the tool idle: a steady state interleaved with the switches)",
+            f"  commands        : {cm['requests']:.0f} requests, {cm['failed']:.0f} failed; p99 {fmt_ms(cm['p99_ms'], 2)}"
+            f" = {xr(v['in_commands'])} quiet  (goal <= {GOAL_P99_RATIO}x against the interleaved steady state);"
+            f" windows {xr(v['windows'])} quiet, control {xr(v['control'])} quiet",
+            "                    per run: " + "; ".join(
+                f"#{r['run']}: commands {xr(x['p99_vs_quiet']['in_commands'])}, windows {xr(x['p99_vs_quiet']['windows'])},"
+                f" control {xr(x['p99_vs_quiet']['control'])}" for r in runs for x in [r["open"]]),
+        ]
     order = ("process", "prepare", "start", "health", "switch", "drain", "drain+stop", "stop-standby", "prune", "other")
     for kind in ("deploy", "rollback"):
         parts = [(n, o["by_tool_segment"].get(f"{kind}:{n}")) for n in order]
@@ -1118,6 +1161,8 @@ def main():
     p.add_argument("--v2", required=True)
     p.add_argument("--cycles", type=int, required=True)
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--quiet-ms", type=int, default=0,
+                   help="after each command, this long with the load running and the tool idle")
     p.add_argument("--out", required=True)
 
     for name in ("control-prepare", "control"):

@@ -10,6 +10,11 @@
 #   --load KIND        wrk, open or both (default both): the closed-loop wrk phases, the
 #                      open-loop phases (load.rs), or both, one after the other
 #   --rate N           open-loop load, requests per second in total (default 1000)
+#   --quiet-gap MS     open loop: after each command, MS milliseconds with the load running
+#                      and the tool idle; the p99 of the phase is then also compared with that
+#                      of the second halves of these gaps, a steady state interleaved with the
+#                      switches, so that both see the same drift of a shared machine (the first
+#                      halves count with the commands) (default 0: none)
 #   --connections N    wrk -c and load.rs --connections (default 8)   --threads N  wrk -t (default 2)
 #   --drain DUR        [deploy] drain (default 1s)     --standby DUR  (default 1h)
 #   --interval DUR     [health] interval (default 200ms)
@@ -68,6 +73,7 @@ bin=""
 out="$here/results/latest.json"
 keep_work=0
 idle_cycles=0
+quiet_gap=0
 warmup_seconds=3
 load=both
 rate=1000
@@ -95,6 +101,7 @@ while (( $# )); do
     --interval) need_value "$1" $#; interval="$2"; shift 2 ;;
     --health) need_value "$1" $#; health="$2"; shift 2 ;;
     --idle-cycles) need_value "$1" $#; idle_cycles="$2"; shift 2 ;;
+    --quiet-gap) need_value "$1" $#; quiet_gap="$2"; shift 2 ;;
     --port) need_value "$1" $#; port_base="$2"; shift 2 ;;
     --bin) need_value "$1" $#; bin="$2"; shift 2 ;;
     --out) need_value "$1" $#; out="$2"; shift 2 ;;
@@ -108,6 +115,9 @@ is_uint() { [[ "$1" =~ ^[0-9]+$ ]] && (( $1 > 0 )); }
 is_uint "$runs" || die "--runs must be a positive integer"
 is_uint "$cycles" || die "--cycles must be a positive integer"
 [[ "$idle_cycles" =~ ^[0-9]+$ ]] || die "--idle-cycles must be a number"
+if ! [[ "$quiet_gap" =~ ^[0-9]+$ ]] || (( quiet_gap > 10000 )); then
+  die "--quiet-gap must be a number of milliseconds, at most 10000"
+fi
 is_uint "$connections" || die "--connections must be a positive integer"
 is_uint "$threads" || die "--threads must be a positive integer"
 (( connections >= threads )) || die "--connections must be at least --threads (wrk needs one per thread)"
@@ -344,7 +354,7 @@ phase() { # phase RUN KIND INDEX
   else
     "$load_bin" "${load_args[@]}" --port "$port" --duration "$warmup_seconds" --out "$d/warmup.csv" >/dev/null
   fi
-  cap=$((cycles * 40 + 30))
+  cap=$((cycles * (40 + 3 * quiet_gap / 1000 + 3) + 30))
 
   if (( use_wrk )); then
     # 1. Switches: load + probe, while the cycles run. wrk stops at the cap at the latest.
@@ -404,7 +414,8 @@ phase() { # phase RUN KIND INDEX
     t0=$(date +%s%N)
     sleep 1
     python3 "$here/bench.py" cycles --bin "$bin" --config "$cfg" \
-      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$cycles" --out "$d/open-cycles.json" \
+      --v1 "$app_repo:v1" --v2 "$app_repo:v2" --cycles "$cycles" --quiet-ms "$quiet_gap" \
+      --out "$d/open-cycles.json" \
       || log "the cycle driver failed; the figures of this phase may be partial"
     sleep 1
     stop_bg "$load_pid" INT
@@ -460,8 +471,8 @@ for ((run = 1; run <= runs; run++)); do
   done
 done
 
-params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","steady":"%s","load":"%s","rate":%d,"connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"wall_seconds":%d}' \
-  "$runs" "$cycles" "$routers" "$steady" "$load" "$rate" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" $(( $(date +%s) - started )))"
+params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","steady":"%s","load":"%s","rate":%d,"connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"quiet_gap_ms":%d,"wall_seconds":%d}' \
+  "$runs" "$cycles" "$routers" "$steady" "$load" "$rate" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" "$quiet_gap" $(( $(date +%s) - started )))"
 mkdir -p "$(dirname "$out")"
 python3 "$here/bench.py" summarize --machine "$work/machine.json" --params "$params" \
   --out "$out" --text-out "${out%.json}.txt" "${phases[@]}"
