@@ -304,15 +304,8 @@ fn file_in(reference: &str, path: &str) -> String {
         "{}",
         String::from_utf8_lossy(&created.stderr)
     );
-    let out = Command::new("docker")
-        .args(["cp", &format!("{name}:{path}"), "-"])
-        .output()
-        .unwrap();
+    let text = crate::support::container_file(&name, path);
     let _ = Command::new("docker").args(["rm", "-f", &name]).output();
-    let mut archive = tar::Archive::new(out.stdout.as_slice());
-    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
     text
 }
 

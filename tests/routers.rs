@@ -142,22 +142,7 @@ fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_rou
     assert_eq!(svc.get("/").body, "hello from v2\n");
 
     // The config holds the serving release only, so a restarted router serves it.
-    let archive = std::process::Command::new("docker")
-        .args([
-            "cp",
-            &format!("{router}:/usr/local/etc/haproxy/haproxy.cfg"),
-            "-",
-        ])
-        .output()
-        .unwrap();
-    assert!(archive.status.success());
-    let mut config = String::new();
-    let mut tar = tar::Archive::new(archive.stdout.as_slice());
-    std::io::Read::read_to_string(
-        &mut tar.entries().unwrap().next().unwrap().unwrap(),
-        &mut config,
-    )
-    .unwrap();
+    let config = crate::support::container_file(&router, "/usr/local/etc/haproxy/haproxy.cfg");
     let routed: Vec<&str> = config
         .lines()
         .filter(|l| l.trim_start().starts_with("server ") && !l.contains("disabled"))

@@ -332,3 +332,21 @@ pub fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     }
     panic!("timed out after {secs}s waiting for: {what}");
 }
+
+/// A file's content inside a container (running or not), through `docker cp`.
+pub fn container_file(container: &str, path: &str) -> String {
+    let out = Command::new("docker")
+        .args(["cp", &format!("{container}:{path}"), "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "docker cp {container}:{path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut archive = tar::Archive::new(out.stdout.as_slice());
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    text
+}

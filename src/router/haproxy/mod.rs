@@ -13,10 +13,11 @@ use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
-const CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 mod runtime;
 
 use runtime::{CONTAINER_SOCKET, Runtime};
+
+const CONFIG_PATH: &str = "/usr/local/etc/haproxy/haproxy.cfg";
 
 pub struct Haproxy {
     place: Place,

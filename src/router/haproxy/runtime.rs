@@ -98,13 +98,7 @@ impl Runtime {
     }
 
     fn failed(&self, place: &Place, e: String) -> Error {
-        let stderr = self
-            .session
-            .as_ref()
-            .map(|s| s.stderr.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .map(|s| format!(": {s}"))
-            .unwrap_or_default();
+        let stderr = self.session.as_ref().map(Session::said).unwrap_or_default();
         match place {
             Place::Container(_) => Error::router(format!(
                 "haproxy runtime API in the router container failed ({e}){stderr}"
@@ -145,12 +139,7 @@ impl Session {
             }
         };
         if let Err(e) = session.exchange("prompt\n", 1).await {
-            let stderr = session.stderr.trim();
-            let said = if stderr.is_empty() {
-                String::new()
-            } else {
-                format!(": {stderr}")
-            };
+            let said = session.said();
             return Err(match place {
                 Place::Container(_) => Error::router(format!(
                     "cannot open the haproxy runtime API in the router container ({e}){said}"
@@ -162,6 +151,16 @@ impl Session {
             });
         }
         Ok(session)
+    }
+
+    /// What `socat` said on stderr, as `: …` to end an error message; empty if nothing.
+    fn said(&self) -> String {
+        let stderr = self.stderr.trim();
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!(": {stderr}")
+        }
     }
 
     /// Writes `line` and reads until `commands` prompts have come back.
