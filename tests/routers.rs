@@ -90,6 +90,18 @@ fn engine_work(container: &str, since: f64, until: f64) -> Vec<String> {
         .collect()
 }
 
+/// The servers the router's saved haproxy.cfg routes to (the ones a restart brings back),
+/// and the whole file.
+fn saved_routes(router: &str) -> (Vec<String>, String) {
+    let config = crate::support::container_file(router, "/usr/local/etc/haproxy/haproxy.cfg");
+    let routed = config
+        .lines()
+        .filter(|l| l.trim_start().starts_with("server ") && !l.contains("disabled"))
+        .map(str::to_string)
+        .collect();
+    (routed, config)
+}
+
 fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -113,7 +125,7 @@ fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_rou
     let router = format!("{}-router", svc.name);
 
     // One runtime API session for the whole command (not one process per call), and the
-    // config written once, after the switch was verified.
+    // config written once, when the verified switch has settled.
     let work = router_work(&router, || {
         svc.deploy(V2).success();
     });
@@ -142,11 +154,7 @@ fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_rou
     assert_eq!(svc.get("/").body, "hello from v2\n");
 
     // The config holds the serving release only, so a restarted router serves it.
-    let config = crate::support::container_file(&router, "/usr/local/etc/haproxy/haproxy.cfg");
-    let routed: Vec<&str> = config
-        .lines()
-        .filter(|l| l.trim_start().starts_with("server ") && !l.contains("disabled"))
-        .collect();
+    let (routed, config) = saved_routes(&router);
     assert_eq!(routed.len(), 1, "{config}");
     assert!(
         std::process::Command::new("docker")
@@ -161,4 +169,75 @@ fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_rou
     for _ in 0..20 {
         assert_eq!(svc.get("/").body, "hello from v2\n");
     }
+}
+
+#[test]
+fn a_haproxy_router_restarted_during_the_drain_ends_up_on_the_new_release() {
+    use std::io::BufRead;
+    // The routes are saved when the switch settles, after the drain. A router restarted
+    // during the drain comes back with the routes saved before the switch (v1, still
+    // running); the deploy must route to v2 again before it forgets v1.
+    let svc = Service::haproxy().with_config("[deploy]\ndrain = \"6s\"\nstop_timeout = \"2s\"\n");
+    svc.deploy(V1).success();
+    let router = format!("{}-router", svc.name);
+    let mut child = svc
+        .command(&["deploy", "--image", V2])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let line = seen
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the deploy to reach its drain");
+        if line.contains("drain the previous release") {
+            break;
+        }
+    }
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+    assert!(
+        std::process::Command::new("docker")
+            .args(["restart", "-t", "1", &router])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the deploy ended before the router was back: the drain is too short for this test"
+    );
+    // Back from its saved config: the previous release serves, and nothing is dropped.
+    crate::support::eventually(15, "the restarted router to answer", || {
+        svc.get("/").status == 200
+    });
+    let status = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("routing to them again"), "{stderr}");
+    for _ in 0..20 {
+        assert_eq!(svc.get("/").body, "hello from v2\n");
+    }
+    let (routed, config) = saved_routes(&router);
+    assert_eq!(routed.len(), 1, "{config}");
+    let history = svc.history();
+    assert_eq!(
+        history.iter().find(|r| r.2 == "serving").unwrap().1,
+        "v2",
+        "{history:?}"
+    );
 }

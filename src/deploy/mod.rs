@@ -98,7 +98,8 @@ impl Target {
         release::list(&self.engine, &self.config, &active).await
     }
 
-    /// Routes to `addrs` and proves through the router that they answer.
+    /// Routes to `addrs` and proves through the router that they answer. The routes are
+    /// saved once the switch settles ([`Target::settle`]).
     async fn switch_to(&mut self, addrs: &[SocketAddr]) -> Result<std::result::Result<(), String>> {
         let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
         self.router.route(&backends).await?;
@@ -110,10 +111,24 @@ impl Target {
             std::time::Duration::from_secs(10),
         )
         .await;
-        if verified.is_ok() {
-            self.router.save().await?;
-        }
         Ok(verified.map(|_| ()))
+    }
+
+    /// After a verified switch to `addrs`: drains the routes it replaced for `deploy.drain`
+    /// (a signal cuts the wait short), then settles the router on `addrs` and saves them.
+    /// The releases switched away from keep running until this returns.
+    async fn drain_and_settle(
+        &mut self,
+        addrs: &[SocketAddr],
+        replaced: &[SocketAddr],
+    ) -> Result<()> {
+        if replaced.iter().any(|a| !addrs.contains(a))
+            && let Err(e) = self.cancel.sleep(self.config.deploy.drain.get()).await
+        {
+            tracing::warn!("{e}; skipping the rest of the drain");
+        }
+        let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
+        self.router.settle(&backends).await
     }
 
     /// Routes to `routes` without verifying them, and saves them: routes that served before

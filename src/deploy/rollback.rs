@@ -114,17 +114,8 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
     let drain = Instant::now();
     {
         let _phase = t.ui.phase("drain and stop the release rolled back from");
-        let old: Vec<SocketAddr> = routes_before
-            .iter()
-            .map(|b| b.addr)
-            .filter(|a| !addrs.contains(a))
-            .collect();
-        if !old.is_empty() {
-            if let Err(e) = t.cancel.sleep(t.config.deploy.drain.get()).await {
-                tracing::warn!("{e}; skipping the rest of the drain");
-            }
-            t.router.forget_inactive().await?;
-        }
+        let before: Vec<SocketAddr> = routes_before.iter().map(|b| b.addr).collect();
+        t.drain_and_settle(&addrs, &before).await?;
         if let Some(from) = &from {
             stop_all(t, from).await;
         }

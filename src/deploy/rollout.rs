@@ -85,20 +85,11 @@ pub async fn deploy(t: &mut Target, image: &str, version: Option<String>) -> Res
     // From here a signal only cuts the housekeeping short.
     // Docker reuses addresses: an old route may name the new release's address.
     let now_routed: Vec<SocketAddr> = t.router.active().await?.iter().map(|b| b.addr).collect();
-    let old: Vec<SocketAddr> = routes_before
-        .iter()
-        .map(|b| b.addr)
-        .filter(|a| !now_routed.contains(a))
-        .collect();
+    let before: Vec<SocketAddr> = routes_before.iter().map(|b| b.addr).collect();
     let drain = Instant::now();
     {
         let _phase = t.ui.phase("drain the previous release");
-        if !old.is_empty() {
-            if let Err(e) = t.cancel.sleep(t.config.deploy.drain.get()).await {
-                tracing::warn!("{e}; skipping the rest of the drain");
-            }
-            t.router.forget_inactive().await?;
-        }
+        t.drain_and_settle(&now_routed, &before).await?;
     }
     timings.drain_ms = drain.elapsed().as_millis() as u64;
     retention::after_switch(t).await?;

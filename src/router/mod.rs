@@ -58,13 +58,20 @@ pub trait Router {
     /// it gets no new requests but finishes the ones in flight.
     async fn route(&mut self, backends: &[Backend]) -> Result<()>;
 
-    /// Makes the live routes survive a restart of the router. Called once they are verified,
-    /// so a restarted router never brings back routes that failed verification.
+    /// Makes the live routes survive a restart of the router. Called when a switch has
+    /// settled and when routes are put back, so a restarted router never brings back routes
+    /// that failed verification.
     async fn save(&mut self) -> Result<()>;
 
     /// Forgets every backend that gets no new requests (drained ones), so their places
     /// are free for the next release. Running standbys are routed to again when needed.
     async fn forget_inactive(&mut self) -> Result<()>;
+
+    /// Ends a verified switch to `backends` once the previous release has drained: makes
+    /// sure the router still sends new requests to them (a router restarted meanwhile came
+    /// back with its saved routes), forgets the drained backends and saves the routes.
+    /// Saving here rather than at the switch keeps the write out of the moment traffic moves.
+    async fn settle(&mut self, backends: &[Backend]) -> Result<()>;
 
     /// The URL clients (and the tool's verification) reach the service at.
     fn url(&self) -> &str;
@@ -163,6 +170,12 @@ impl Router for AnyRouter {
         match self {
             AnyRouter::Haproxy(r) => r.forget_inactive().await,
             AnyRouter::Nginx(r) => r.forget_inactive().await,
+        }
+    }
+    async fn settle(&mut self, backends: &[Backend]) -> Result<()> {
+        match self {
+            AnyRouter::Haproxy(r) => r.settle(backends).await,
+            AnyRouter::Nginx(r) => r.settle(backends).await,
         }
     }
     fn url(&self) -> &str {

@@ -267,6 +267,27 @@ impl Router for Haproxy {
         self.persist(&after).await
     }
 
+    async fn settle(&mut self, backends: &[Backend]) -> Result<()> {
+        // Read HAProxy itself, not the state kept since the switch: a router restarted
+        // during the drain runs the config saved before the switch.
+        self.state = None;
+        let live = self.active().await?;
+        let missing: Vec<SocketAddr> = backends
+            .iter()
+            .filter(|b| !live.contains(b))
+            .map(|b| b.addr)
+            .collect();
+        if !missing.is_empty() || live.len() != backends.len() {
+            tracing::warn!(
+                "the router no longer routes to {missing:?} (restarted since the switch?); \
+                 routing to them again"
+            );
+            self.route(backends).await?;
+        }
+        self.forget_inactive().await?;
+        self.save().await
+    }
+
     fn url(&self) -> &str {
         &self.url
     }
