@@ -1,7 +1,7 @@
 //! The health gate: a new release gets traffic only after it proves healthy, by the image's
 //! own HEALTHCHECK when it has one, otherwise by an HTTP probe.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::Target;
@@ -15,9 +15,14 @@ pub struct Unhealthy {
     pub probe: Option<String>,
 }
 
-/// Waits until container `id` is healthy. `Ok(Err(_))` means the release failed its gate;
-/// `Err(_)` means the tool could not find out (Docker failed, or a signal arrived).
-pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Result<(), Unhealthy>> {
+/// Waits until container `id` is healthy, and gives its address on the service's network as
+/// the last look saw it, so the switch needs no further call to the engine (each one costs
+/// the host CPU that clients feel). `Ok(Err(_))` means the release failed its gate; `Err(_)`
+/// means the tool could not find out (Docker failed, or a signal arrived).
+pub async fn wait_healthy(
+    target: &Target,
+    id: &str,
+) -> Result<std::result::Result<Option<IpAddr>, Unhealthy>> {
     let cfg = &target.config.health;
     let deadline = Instant::now() + cfg.deadline.get();
     let mut streak = 0;
@@ -51,7 +56,7 @@ pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Resu
             // Docker's `unhealthy` is not final: a slow starter recovers once it listens.
             // Only the deadline (or the container exiting) ends the wait.
             if info.healthy == Some(true) {
-                return Ok(Ok(()));
+                return Ok(Ok(info.ip));
             }
             if !info.health_starting {
                 last_probe = last_probe.map(|p| format!("HEALTHCHECK reports unhealthy: {p}"));
@@ -80,7 +85,7 @@ pub async fn wait_healthy(target: &Target, id: &str) -> Result<std::result::Resu
                     streak += 1;
                     last_probe = Some(format!("GET {url} answered {}", resp.status().as_u16()));
                     if streak >= cfg.successes {
-                        return Ok(Ok(()));
+                        return Ok(Ok(Some(ip)));
                     }
                 }
                 Ok(resp) => {

@@ -2,7 +2,7 @@
 //! standby it is a router switch only; from a stopped container it is start, health gate,
 //! then switch. A rollback target that fails its gate is removed and nothing changes.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -45,6 +45,8 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
     let mut timings = Timings::default();
 
     let started = Instant::now();
+    // The addresses the health gate saw for the replicas it started.
+    let mut started_at: Vec<(String, Option<IpAddr>)> = Vec::new();
     if !warm {
         let _phase = t.ui.phase(&format!("start release {}", target.release));
         let spinner = t.ui.spinner(format!(
@@ -58,7 +60,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
                 wait_healthy(t, &r.info.id).await
             };
             match gate.await {
-                Ok(Ok(())) => {}
+                Ok(Ok(ip)) => started_at.push((r.info.id.clone(), ip)),
                 Ok(Err(unhealthy)) => {
                     spinner.finish();
                     return Err(refuse(t, &target, &r.info.id, unhealthy).await);
@@ -75,13 +77,24 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
     timings.health_wait_ms = started.elapsed().as_millis() as u64;
 
     let switch = Instant::now();
+    // Addresses already known (a running replica's from the listing, a started one's from
+    // its health gate) need no call to the engine next to the switch.
     let mut addrs = Vec::new();
     for r in &target.replicas {
-        let ip = t
-            .engine
-            .inspect(&r.info.id, &t.network)
-            .await?
-            .and_then(|i| i.ip);
+        let known = r.addr.map(|a| a.ip()).or_else(|| {
+            started_at
+                .iter()
+                .find(|(id, _)| *id == r.info.id)
+                .and_then(|(_, ip)| *ip)
+        });
+        let ip = match known {
+            Some(ip) => Some(ip),
+            None => t
+                .engine
+                .inspect(&r.info.id, &t.network)
+                .await?
+                .and_then(|i| i.ip),
+        };
         addrs.push(SocketAddr::new(
             ip.ok_or_else(|| Error::Refused(format!("release {} has no address", target.release)))?,
             t.config.target.port,

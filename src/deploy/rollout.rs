@@ -137,14 +137,18 @@ async fn roll(
         timings.start_ms += start.elapsed().as_millis() as u64;
 
         let wait = Instant::now();
+        let mut ips = Vec::new();
         {
             let _phase = t.ui.phase("wait for health");
             let spinner =
                 t.ui.spinner(format!("waiting for release {number} to become healthy"));
             for (i, id) in &ids {
-                if let Err(unhealthy) = wait_healthy(t, id).await? {
-                    spinner.finish();
-                    return Err(refuse(t, number, &meta.version, id, unhealthy).await);
+                match wait_healthy(t, id).await? {
+                    Ok(ip) => ips.push(ip),
+                    Err(unhealthy) => {
+                        spinner.finish();
+                        return Err(refuse(t, number, &meta.version, id, unhealthy).await);
+                    }
                 }
                 t.engine
                     .rename(id, &container_name(&t.config.service, number, *i, false))
@@ -157,9 +161,12 @@ async fn roll(
         let switch = Instant::now();
         let _phase = t.ui.phase("switch traffic and verify");
         let mut new_addrs = Vec::new();
-        for (_, id) in &ids {
-            let info = t.engine.inspect(id, &t.network).await?;
-            let ip = info.and_then(|i| i.ip).ok_or_else(|| {
+        for ((_, id), ip) in ids.iter().zip(ips) {
+            let ip = match ip {
+                Some(ip) => Some(ip),
+                None => t.engine.inspect(id, &t.network).await?.and_then(|i| i.ip),
+            };
+            let ip = ip.ok_or_else(|| {
                 Error::Refused(format!(
                     "release {number} has no address on network {}",
                     t.network
