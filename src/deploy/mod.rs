@@ -10,6 +10,7 @@ mod rollout;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
@@ -99,19 +100,28 @@ impl Target {
     }
 
     /// Routes to `addrs` and proves through the router that they answer. The routes are
-    /// saved once the switch settles ([`Target::settle`]).
+    /// saved once the switch settles ([`Target::drain_and_settle`]).
     async fn switch_to(&mut self, addrs: &[SocketAddr]) -> Result<std::result::Result<(), String>> {
         let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
         self.router.route(&backends).await?;
-        let verified = crate::router::verify(
+        Ok(self.verify(addrs, Duration::from_secs(10)).await)
+    }
+
+    /// Asks through the router, as a client would, until `addrs` answer, for up to `deadline`.
+    async fn verify(
+        &self,
+        addrs: &[SocketAddr],
+        deadline: Duration,
+    ) -> std::result::Result<(), String> {
+        crate::router::verify(
             self.router.url(),
             &self.config.deploy.verify_path,
             addrs,
             self.config.deploy.verify_requests,
-            std::time::Duration::from_secs(10),
+            deadline,
         )
-        .await;
-        Ok(verified.map(|_| ()))
+        .await
+        .map(|_| ())
     }
 
     /// After a verified switch to `addrs`: drains the routes it replaced for `deploy.drain`
@@ -131,11 +141,22 @@ impl Target {
         self.router.settle(&backends).await
     }
 
-    /// Routes to `routes` without verifying them, and saves them: routes that served before
-    /// a switch that failed, or repairs after an interrupted run.
+    /// Routes to `routes` and saves them: routes that served before a switch that failed, or
+    /// repairs after an interrupted run. It then waits until they answer through the router
+    /// (an nginx reload takes effect a moment after it is asked for), so that the command
+    /// ends with them serving; if they do not, it says so and goes on, since nothing better
+    /// is left to route to.
     async fn restore(&mut self, routes: &[Backend]) -> Result<()> {
         self.router.route(routes).await?;
-        self.router.save().await
+        self.router.save().await?;
+        let addrs: Vec<SocketAddr> = routes.iter().map(|b| b.addr).collect();
+        // Bounded tighter than a switch's check: this also runs when a signal aborts a step.
+        if !addrs.is_empty()
+            && let Err(e) = self.verify(&addrs, Duration::from_secs(3)).await
+        {
+            tracing::warn!("the routes put back do not answer as expected: {e}");
+        }
+        Ok(())
     }
 
     fn container_spec(

@@ -27,9 +27,13 @@ pub async fn verify(
     deadline: Duration,
 ) -> Result<Verification, String> {
     let url = format!("{}{}", base_url.trim_end_matches('/'), path);
+    // A new connection for every request, as a new client makes: a reused one would prove
+    // only that the process which accepted it routes right, while an nginx worker of the
+    // previous configuration may still be accepting new connections.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
     let start = Instant::now();
