@@ -90,6 +90,15 @@ fn engine_work(container: &str, since: f64, until: f64) -> Vec<String> {
         .collect()
 }
 
+/// `docker restart` of `container`, giving its process a second to stop.
+fn restart(container: &str) {
+    let status = std::process::Command::new("docker")
+        .args(["restart", "-t", "1", container])
+        .status()
+        .unwrap();
+    assert!(status.success(), "docker restart {container}: {status}");
+}
+
 /// The servers the router's saved haproxy.cfg routes to (the ones a restart brings back),
 /// and the whole file.
 fn saved_routes(router: &str) -> (Vec<String>, String) {
@@ -156,13 +165,7 @@ fn a_haproxy_switch_starts_one_process_in_the_router_and_saves_only_verified_rou
     // The config holds the serving release only, so a restarted router serves it.
     let (routed, config) = saved_routes(&router);
     assert_eq!(routed.len(), 1, "{config}");
-    assert!(
-        std::process::Command::new("docker")
-            .args(["restart", "-t", "1", &router])
-            .status()
-            .unwrap()
-            .success()
-    );
+    restart(&router);
     crate::support::eventually(15, "the restarted router to serve v2", || {
         svc.get("/").body == "hello from v2\n"
     });
@@ -210,13 +213,7 @@ fn a_haproxy_router_restarted_during_the_drain_ends_up_on_the_new_release() {
         }
     }
     assert_eq!(svc.get("/").body, "hello from v2\n");
-    assert!(
-        std::process::Command::new("docker")
-            .args(["restart", "-t", "1", &router])
-            .status()
-            .unwrap()
-            .success()
-    );
+    restart(&router);
     assert!(
         child.try_wait().unwrap().is_none(),
         "the deploy ended before the router was back: the drain is too short for this test"
