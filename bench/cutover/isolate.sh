@@ -13,10 +13,11 @@
 # the router (1000 req/s, 8 keep-alive connections), and runs these phases in turn, each
 # event every 0.5 s:
 #   idle     nothing
-#   switch   the tool's switch without the tool: over one runtime API session held open
-#            (`docker exec -i <router> socat`, opened before the phase), fill a free slot
-#            with the other release's address, make it ready, drain the serving one, and
-#            300 ms later put the drained one in maintenance: what a deploy does to HAProxy
+#   switch   the tool's switch without the tool: in one call over a runtime API session held
+#            open (`docker exec -i <router> socat`, opened before the load starts), put the
+#            slot drained at the previous event in maintenance, fill a free slot with the
+#            other release's address, make it ready and drain the serving one: what a deploy
+#            does to HAProxy
 #   inspect  one container inspect (GET /containers/<id>/json on the engine's socket)
 #   spawn    one process started on the host (`/bin/true`)
 #   exec     one `docker exec <router> socat -V` (the engine starts a process in the router)
@@ -25,8 +26,8 @@
 # what it made (containers labelled deploy-action.service=bench-isolate and the network
 # deploy-action-bench-isolate), on success, failure and interrupt.
 #
-# Needs: docker, cargo, rustc, python3, socat on the host is not needed (it runs in the
-# router image, scripts/build-router-image.sh).
+# Needs: docker, cargo, rustc, python3 (socat runs inside the router image, built by
+# scripts/build-router-image.sh from the host's haproxy and socat).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -38,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --seconds) seconds="$2"; shift 2 ;;
     --port) port="$2"; shift 2 ;;
     --bin) bin="$2"; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "isolate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
