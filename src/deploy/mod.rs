@@ -9,7 +9,7 @@ mod rollback;
 mod rollout;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -122,6 +122,20 @@ impl Target {
         )
         .await
         .map(|_| ())
+    }
+
+    /// Container `id`'s address on the service's network: `known` when the tool has just
+    /// seen it (an engine call next to a switch costs the host CPU that clients feel), else
+    /// the engine's answer.
+    async fn address(&self, id: &str, known: Option<IpAddr>) -> Result<Option<IpAddr>> {
+        match known {
+            Some(ip) => Ok(Some(ip)),
+            None => Ok(self
+                .engine
+                .inspect(id, &self.network)
+                .await?
+                .and_then(|i| i.ip)),
+        }
     }
 
     /// After a verified switch to `addrs`: drains the routes it replaced for `deploy.drain`

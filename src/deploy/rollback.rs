@@ -77,8 +77,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
     timings.health_wait_ms = started.elapsed().as_millis() as u64;
 
     let switch = Instant::now();
-    // Addresses already known (a running replica's from the listing, a started one's from
-    // its health gate) need no call to the engine next to the switch.
+    // A running replica's address is in the listing, a started one's came from its gate.
     let mut addrs = Vec::new();
     for r in &target.replicas {
         let known = r.addr.map(|a| a.ip()).or_else(|| {
@@ -87,14 +86,7 @@ pub async fn rollback(t: &mut Target, to: Option<&str>) -> Result<RolledBack> {
                 .find(|(id, _)| *id == r.info.id)
                 .and_then(|(_, ip)| *ip)
         });
-        let ip = match known {
-            Some(ip) => Some(ip),
-            None => t
-                .engine
-                .inspect(&r.info.id, &t.network)
-                .await?
-                .and_then(|i| i.ip),
-        };
+        let ip = t.address(&r.info.id, known).await?;
         addrs.push(SocketAddr::new(
             ip.ok_or_else(|| Error::Refused(format!("release {} has no address", target.release)))?,
             t.config.target.port,

@@ -162,11 +162,7 @@ async fn roll(
         let _phase = t.ui.phase("switch traffic and verify");
         let mut new_addrs = Vec::new();
         for ((_, id), ip) in ids.iter().zip(ips) {
-            let ip = match ip {
-                Some(ip) => Some(ip),
-                None => t.engine.inspect(id, &t.network).await?.and_then(|i| i.ip),
-            };
-            let ip = ip.ok_or_else(|| {
+            let ip = t.address(id, ip).await?.ok_or_else(|| {
                 Error::Refused(format!(
                     "release {number} has no address on network {}",
                     t.network
