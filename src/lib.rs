@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit;
 pub mod github;
 pub mod grafana;
+pub mod http;
 pub mod lock;
 pub mod output;
 pub mod outputs;

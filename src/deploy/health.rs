@@ -27,7 +27,8 @@ pub async fn wait_healthy(
     let deadline = Instant::now() + cfg.deadline.get();
     let mut streak = 0;
     let mut last_probe: Option<String> = None;
-    let client = reqwest::Client::builder()
+    // Probes are plain HTTP to the release's address.
+    let client = crate::http::client_builder("http://")
         .timeout(cfg.timeout.get())
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()

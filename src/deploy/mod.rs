@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::docker::{ContainerSpec, Engine, EngineHost, labels};
 use crate::error::{Error, Result};
 use crate::output::Ui;
-use crate::router::{AnyRouter, Backend, Router};
+use crate::router::{AnyRouter, Backend, Router, Verifier};
 use crate::signals::Cancel;
 
 /// The docker network the tool manages for a service and its router.
@@ -42,6 +42,8 @@ pub struct Target {
     pub config: Config,
     pub network: String,
     pub router: AnyRouter,
+    /// Made here, at the start of a command, not at the switch (see [`Verifier`]).
+    verifier: Verifier,
     pub cancel: Cancel,
     pub ui: Ui,
 }
@@ -51,11 +53,13 @@ impl Target {
     pub async fn connect(config: Config, cancel: Cancel, ui: Ui) -> Result<Self> {
         let engine = Engine::connect(EngineHost::resolve(config.target.host.as_deref())).await?;
         let router = AnyRouter::from_config(&config, &engine)?;
+        let verifier = Verifier::new(router.url()).map_err(Error::Usage)?;
         Ok(Self {
             network: network_name(&config),
             engine,
             config,
             router,
+            verifier,
             cancel,
             ui,
         })
@@ -113,15 +117,15 @@ impl Target {
         addrs: &[SocketAddr],
         deadline: Duration,
     ) -> std::result::Result<(), String> {
-        crate::router::verify(
-            self.router.url(),
-            &self.config.deploy.verify_path,
-            addrs,
-            self.config.deploy.verify_requests,
-            deadline,
-        )
-        .await
-        .map(|_| ())
+        self.verifier
+            .verify(
+                &self.config.deploy.verify_path,
+                addrs,
+                self.config.deploy.verify_requests,
+                deadline,
+            )
+            .await
+            .map(|_| ())
     }
 
     /// Container `id`'s address on the service's network: `known` when the tool has just

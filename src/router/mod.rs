@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 pub use container::RouterContainer;
 pub use haproxy::Haproxy;
 pub use nginx::Nginx;
-pub use verify::{Verification, verify};
+pub use verify::{Verification, Verifier};
 
 use crate::config::{Config, RouterKind, RouterMode};
 use crate::docker::Engine;

@@ -15,82 +15,100 @@ pub struct Verification {
     pub elapsed_ms: u64,
 }
 
-/// Passes when `consecutive` answers in a row (and at least one from every expected backend)
-/// came from one of `expected` with a status below 500. A 5xx from an expected backend fails
-/// at once: the new release answers wrong. Answers from other backends are retried until
-/// `deadline` (nginx needs a moment to start its new workers).
-pub async fn verify(
-    base_url: &str,
-    path: &str,
-    expected: &[SocketAddr],
-    consecutive: u32,
-    deadline: Duration,
-) -> Result<Verification, String> {
-    let url = format!("{}{}", base_url.trim_end_matches('/'), path);
-    // A new connection for every request, as a new client makes: a reused one would prove
-    // only that the process which accepted it routes right, while an nginx worker of the
-    // previous configuration may still be accepting new connections.
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(0)
-        .build()
-        .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
-    let start = Instant::now();
-    let want: HashSet<String> = expected.iter().map(|a| a.to_string()).collect();
-    let needed = consecutive.max(expected.len() as u32 * 2);
-    let mut streak = 0u32;
-    let mut seen = HashSet::new();
-    let mut sent = 0u32;
-    let mut last;
-    loop {
-        sent += 1;
-        match client.get(&url).send().await {
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let backend = resp
-                    .headers()
-                    .get(BACKEND_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let body = resp.text().await.unwrap_or_default();
-                let excerpt: String = body.chars().take(200).collect();
-                last = format!("GET {url} answered {status} from backend `{backend}`: {excerpt}");
-                if want.contains(&backend) {
-                    if status >= 500 {
-                        return Err(format!(
-                            "the new release answers wrong through the router: {last}"
+/// Asks through the router, as a new client would, which release answers. Made when a
+/// command starts, so that building its HTTP client (which reads the trust store for an
+/// `https://` router URL) never happens at the moment of a switch.
+pub struct Verifier {
+    base_url: String,
+    client: reqwest::Client,
+}
+
+impl Verifier {
+    pub fn new(base_url: &str) -> Result<Self, String> {
+        // A new connection for every request, as a new client makes: a reused one would
+        // prove only that the process which accepted it routes right, while an nginx worker
+        // of the previous configuration may still be accepting new connections.
+        let client = crate::http::client_builder(base_url)
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Self {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            client,
+        })
+    }
+
+    /// Passes when `consecutive` answers in a row (and at least one from every expected
+    /// backend) came from one of `expected` with a status below 500. A 5xx from an expected
+    /// backend fails at once: the new release answers wrong. Answers from other backends are
+    /// retried until `deadline` (nginx needs a moment to start its new workers).
+    pub async fn verify(
+        &self,
+        path: &str,
+        expected: &[SocketAddr],
+        consecutive: u32,
+        deadline: Duration,
+    ) -> Result<Verification, String> {
+        let url = format!("{}{path}", self.base_url);
+        let start = Instant::now();
+        let want: HashSet<String> = expected.iter().map(|a| a.to_string()).collect();
+        let needed = consecutive.max(expected.len() as u32 * 2);
+        let mut streak = 0u32;
+        let mut seen = HashSet::new();
+        let mut sent = 0u32;
+        let mut last;
+        loop {
+            sent += 1;
+            match self.client.get(&url).send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let backend = resp
+                        .headers()
+                        .get(BACKEND_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let body = resp.text().await.unwrap_or_default();
+                    let excerpt: String = body.chars().take(200).collect();
+                    last =
+                        format!("GET {url} answered {status} from backend `{backend}`: {excerpt}");
+                    if want.contains(&backend) {
+                        if status >= 500 {
+                            return Err(format!(
+                                "the new release answers wrong through the router: {last}"
+                            ));
+                        }
+                        streak += 1;
+                        seen.insert(backend);
+                        if streak >= needed && seen.len() == want.len() {
+                            return Ok(Verification {
+                                url,
+                                requests: sent,
+                                elapsed_ms: start.elapsed().as_millis() as u64,
+                            });
+                        }
+                        continue;
+                    }
+                    if backend.is_empty() {
+                        last.push_str(&format!(
+                            " (no {BACKEND_HEADER} header: does the router config add it?)"
                         ));
                     }
-                    streak += 1;
-                    seen.insert(backend);
-                    if streak >= needed && seen.len() == want.len() {
-                        return Ok(Verification {
-                            url,
-                            requests: sent,
-                            elapsed_ms: start.elapsed().as_millis() as u64,
-                        });
-                    }
-                    continue;
+                    streak = 0;
                 }
-                if backend.is_empty() {
-                    last.push_str(&format!(
-                        " (no {BACKEND_HEADER} header: does the router config add it?)"
-                    ));
+                Err(e) => {
+                    streak = 0;
+                    last = format!("GET {url} failed: {e}");
                 }
-                streak = 0;
             }
-            Err(e) => {
-                streak = 0;
-                last = format!("GET {url} failed: {e}");
+            if start.elapsed() > deadline {
+                return Err(format!(
+                    "the router did not send requests to the new release within {deadline:?}; last: {last}"
+                ));
             }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        if start.elapsed() > deadline {
-            return Err(format!(
-                "the router did not send requests to the new release within {deadline:?}; last: {last}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
