@@ -1007,7 +1007,8 @@ def human(doc):
     lines = [
         "",
         "== deploy-action cutover benchmark ==",
-        f"{p['runs']} run(s) x {p['cycles']} cycle(s) (deploy v2, deploy v1, rollback) per router and load;"
+        f"{p['runs']} run(s) x {p['cycles']} cycle(s) (deploy v2, deploy v1, rollback) per router and load,"
+        f" routers in {p.get('mode', 'container')} mode;"
         f" {'; '.join(loads)}; steady {p['steady']};"
         f" drain {p['drain']}, health interval {p['interval']} ({p['health']}), standby {p['standby']}",
         f"machine: {mach.get('nproc')} CPU ({mach.get('cpu')}), {mach.get('mem_total')}, kernel {mach.get('kernel')},"

@@ -5,6 +5,10 @@
 #   --runs N           repetitions; the report is the median of runs (default 3)
 #   --cycles N         cycles per run of `deploy v2`, `deploy v1`, `rollback` (default 10)
 #   --routers LIST     comma-separated router kinds, interleaved in each run (default haproxy,nginx)
+#   --mode MODE        container: the tool runs the router in a container it owns, reached
+#                      through docker-proxy on a published port (default); host: this script
+#                      runs the host's haproxy/nginx as a process on loopback with the config
+#                      snippet the README gives, and the tool drives it in `mode = "host"`
 #   --steady SECONDS   steady-state (no switch) load per run and kind; `match` uses the
 #                      length of that run's switch phase (default 30)
 #   --load KIND        wrk, open or both (default both): the closed-loop wrk phases, the
@@ -27,8 +31,7 @@
 #   --out FILE         JSON results (default bench/cutover/results/latest.json)
 #   --keep-work        keep the temporary work directory (configs, raw wrk/probe/load data)
 #
-# For each run and each router kind (both `mode = "container"`, config written here into a
-# temp dir) it: deploys v1 and warms up; then
+# For each run and each router kind (in --mode, config written here into a temp dir) it: deploys v1 and warms up; then
 #  wrk (closed loop): runs `wrk -t2 -c8 --latency` (keep-alive) through the router while 10
 #   cycles of deploy v2 / deploy v1 / rollback run; then the same wrk load with no switch
 #   (steady state). A probe (bench.py probe) GETs the router URL continuously in both
@@ -61,6 +64,7 @@ repo="$(cd "$here/../.." && pwd)"
 runs=3
 cycles=10
 routers="haproxy,nginx"
+mode=container
 steady=30
 connections=8
 threads=2
@@ -83,7 +87,7 @@ keep_releases=3
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'run.sh: error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '4,24s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
+usage() { sed -n '4,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2; }
 need_value() { (( $2 >= 2 )) || { printf 'run.sh: %s needs a value\n' "$1" >&2; usage; }; }
 
 while (( $# )); do
@@ -91,6 +95,7 @@ while (( $# )); do
     --runs) need_value "$1" $#; runs="$2"; shift 2 ;;
     --cycles) need_value "$1" $#; cycles="$2"; shift 2 ;;
     --routers) need_value "$1" $#; routers="$2"; shift 2 ;;
+    --mode) need_value "$1" $#; mode="$2"; shift 2 ;;
     --steady) need_value "$1" $#; steady="$2"; shift 2 ;;
     --connections) need_value "$1" $#; connections="$2"; shift 2 ;;
     --load) need_value "$1" $#; load="$2"; shift 2 ;;
@@ -126,6 +131,7 @@ if ! [[ "$port_base" =~ ^[0-9]+$ ]] || (( port_base < 1024 || port_base > 65000 
   die "--port must be between 1024 and 65000"
 fi
 [[ "$health" == http || "$health" == docker ]] || die "--health must be http or docker"
+[[ "$mode" == container || "$mode" == host ]] || die "--mode must be container or host"
 [[ "$load" == wrk || "$load" == open || "$load" == both ]] || die "--load must be wrk, open or both"
 use_wrk=0 use_open=0
 [[ "$load" == open ]] || use_wrk=1
@@ -145,6 +151,9 @@ for k in "${kinds[@]}"; do
 done
 
 needs=(docker python3 curl flock)
+if [[ "$mode" == host ]]; then
+  for k in "${kinds[@]}"; do needs+=("$k"); done
+fi
 (( use_wrk )) && needs+=(wrk)
 (( use_open )) && needs+=(rustc)
 for c in "${needs[@]}"; do
@@ -226,10 +235,12 @@ if (( use_open )); then
   load_bin="$work/load"
 fi
 
-for k in "${kinds[@]}"; do
-  log "building router image deploy-action/$k:local"
-  "$repo/scripts/build-router-image.sh" "$k" >/dev/null
-done
+if [[ "$mode" == container ]]; then
+  for k in "${kinds[@]}"; do
+    log "building router image deploy-action/$k:local"
+    "$repo/scripts/build-router-image.sh" "$k" >/dev/null
+  done
+fi
 app_repo=deploy-action-bench/testapp
 hc_flag=(--no-healthcheck)
 if [[ "$health" == docker ]]; then
@@ -280,7 +291,18 @@ json.dump({
 EOF
 
 # ------------------------------------------------------------------------- phases
-write_config() { # write_config KIND PORT FILE
+router_table() { # router_table KIND PORT DIR: the [router] keys for --mode
+  if [[ "$mode" == container ]]; then
+    printf 'kind = "%s"\nmode = "container"\nlisten = "127.0.0.1:%s"\nimage = "deploy-action/%s:local"\n' "$1" "$2" "$1"
+  elif [[ "$1" == haproxy ]]; then
+    printf 'kind = "haproxy"\nmode = "host"\nadmin_socket = "%s/admin.sock"\nlisten = "127.0.0.1:%s"\n' "$3" "$2"
+  else
+    printf 'kind = "nginx"\nmode = "host"\nupstream_file = "%s/upstream.conf"\nlisten = "127.0.0.1:%s"\n' "$3" "$2"
+    printf 'reload_command = ["%s", "-p", "%s", "-c", "%s/nginx.conf", "-s", "reload"]\n' "$(command -v nginx)" "$3" "$3"
+  fi
+}
+
+write_config() { # write_config KIND PORT FILE DIR
   local use_hc=false
   [[ "$health" == docker ]] && use_hc=true
   cat >"$3" <<EOF
@@ -291,10 +313,7 @@ service = "bench-cutover-$1"
 port = 8080
 
 [router]
-kind = "$1"
-mode = "container"
-listen = "127.0.0.1:$2"
-image = "deploy-action/$1:local"
+$(router_table "$1" "$2" "$4")
 
 [health]
 use_healthcheck = $use_hc
@@ -312,6 +331,80 @@ EOF
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_host_router KIND PORT DIR: --mode host: starts the host's router in the background
+# with the snippet the README gives (HAProxy: the same settings as the config the tool writes
+# in container mode) and waits until it listens. Sets router_pid.
+start_host_router() {
+  local kind="$1" port="$2" dir="$3" svc="bench-cutover-$1" i
+  if [[ "$kind" == haproxy ]]; then
+    cat >"$dir/haproxy.cfg" <<EOF
+global
+    stats socket $dir/admin.sock mode 600 level admin
+    stats timeout 30s
+
+defaults
+    mode http
+    timeout connect 3s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 15s
+    timeout http-keep-alive 60s
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend web
+    bind 127.0.0.1:$port
+    default_backend $svc
+
+backend $svc
+    balance roundrobin
+    http-response set-header X-Deploy-Backend %si:%sp
+    server-template s 1-8 127.0.0.1:1 disabled
+EOF
+    haproxy -W -db -f "$dir/haproxy.cfg" >"$dir/router.log" 2>&1 &
+    router_pid=$!
+  else
+    mkdir -p "$dir/logs" "$dir/tmp"
+    printf 'upstream %s { server 127.0.0.1:1 down; }\n' "$svc" >"$dir/upstream.conf"
+    cat >"$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $dir/tmp/body;
+  proxy_temp_path $dir/tmp/proxy;
+  fastcgi_temp_path $dir/tmp/fastcgi;
+  uwsgi_temp_path $dir/tmp/uwsgi;
+  scgi_temp_path $dir/tmp/scgi;
+  include $dir/upstream.conf;
+  server {
+    listen 127.0.0.1:$port;
+    location / {
+      proxy_pass http://$svc;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      add_header X-Deploy-Backend \$upstream_addr always;
+    }
+  }
+}
+EOF
+    nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/router.log" 2>&1 &
+    router_pid=$!
+  fi
+  bg_pids+=("$router_pid")
+  for ((i = 0; i < 100; i++)); do
+    port_in_use "$port" && return 0
+    kill -0 "$router_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$dir/router.log" >&2
+  die "the host's $kind did not start listening on 127.0.0.1:$port"
+}
 
 # The load: wrk, keep-alive (HTTP/1.1), bounded by -d. Started as a simple command so that
 # `$!` is wrk itself: the switch phase stops it with SIGINT, on which wrk prints its report.
@@ -338,11 +431,16 @@ phase() { # phase RUN KIND INDEX
   local url="http://127.0.0.1:$port/" cfg probe_pid wrk_pid load_pid t0 t1 switch_seconds steady_seconds cap
   local load_before load_after open_before open_after
   local phase_args=()
+  router_pid=""
   mkdir -p "$d"
   cfg="$d/deploy.toml"
-  write_config "$kind" "$port" "$cfg"
+  write_config "$kind" "$port" "$cfg" "$d"
   teardown "$svc"
   ! port_in_use "$port" || die "127.0.0.1:$port is already in use; choose another --port"
+  if [[ "$mode" == host ]]; then
+    log "run $run, $kind: starting the host's $kind on 127.0.0.1:$port"
+    start_host_router "$kind" "$port" "$d"
+  fi
 
   ensure_app_images
   log "run $run, $kind: deploy v1 (warm-up)"
@@ -456,6 +554,7 @@ phase() { # phase RUN KIND INDEX
   python3 "$here/bench.py" phase --run "$run" --kind "$kind" --drain "$drain" "${phase_args[@]}" \
     --out "$d/phase.json"
   phases+=("$d/phase.json")
+  [[ -z "$router_pid" ]] || stop_bg "$router_pid" TERM
   teardown "$svc"
 }
 
@@ -471,8 +570,8 @@ for ((run = 1; run <= runs; run++)); do
   done
 done
 
-params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","steady":"%s","load":"%s","rate":%d,"connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"quiet_gap_ms":%d,"wall_seconds":%d}' \
-  "$runs" "$cycles" "$routers" "$steady" "$load" "$rate" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" "$quiet_gap" $(( $(date +%s) - started )))"
+params="$(printf '{"runs":%d,"cycles":%d,"routers":"%s","mode":"%s","steady":"%s","load":"%s","rate":%d,"connections":%d,"threads":%d,"drain":"%s","standby":"%s","interval":"%s","health":"%s","idle_cycles":%d,"quiet_gap_ms":%d,"wall_seconds":%d}' \
+  "$runs" "$cycles" "$routers" "$mode" "$steady" "$load" "$rate" "$connections" "$threads" "$drain" "$standby" "$interval" "$health" "$idle_cycles" "$quiet_gap" $(( $(date +%s) - started )))"
 mkdir -p "$(dirname "$out")"
 python3 "$here/bench.py" summarize --machine "$work/machine.json" --params "$params" \
   --out "$out" --text-out "${out%.json}.txt" "${phases[@]}"
