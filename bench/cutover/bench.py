@@ -677,6 +677,15 @@ def tool_segments(commands, ld):
     return out
 
 
+# "During a switch": its window (the router change and the verification through the router)
+# and this long after it, while the load's connections move to the release switched to.
+MOMENT_AFTER_S = 0.05
+
+
+def moments(windows):
+    return [(ws, we + MOMENT_AFTER_S) for ws, we in windows]
+
+
 def ratio(x, base):
     return round(x / base, 3) if x is not None and base else None
 
@@ -704,6 +713,8 @@ def open_phase(a, serving, drain_ms):
             switch["end"], switch["t0"][-1] + 1e-6 if switch["t0"] else switch["start"]))),
         "control": load_stats(control),
         "control_windows": load_stats(control, [tuple(w) for w in ctl["windows"]]),
+        "moments": load_stats(switch, moments(windows)),
+        "control_moments": load_stats(control, moments([tuple(w) for w in ctl["windows"]])),
     }
     rollbacks, deploys, serving = split_commands(commands, switch, serving, drain_ms)
     ops = {}
@@ -868,7 +879,8 @@ DEPLOY_KEYS = ("wall_median_ms", "health_wait_median_ms", "drain_median_ms", "ov
                "start_median_ms", "switch_verify_median_ms", "after_drain_cleanup_median_ms",
                "outside_timings_median_ms", "health_share", "drain_share", "overhead_share",
                "cutover_median_ms")
-OPEN_PARTS = ("steady", "switches", "windows", "outside_windows", "control", "control_windows")
+OPEN_PARTS = ("steady", "switches", "windows", "outside_windows", "control", "control_windows", "moments",
+              "control_moments")
 
 
 def open_summary(runs):
@@ -954,6 +966,7 @@ def cmd_summarize(a):
             summary["goals"].update({
                 "open_switch_phase_p99_ratio_le_1_5": None if o["switches"] is None else o["switches"] <= GOAL_P99_RATIO,
                 "open_switch_windows_p99_ratio_le_1_5": None if o["windows"] is None else o["windows"] <= GOAL_P99_RATIO,
+                "open_switch_moments_p99_ratio_le_1_5": None if o["moments"] is None else o["moments"] <= GOAL_P99_RATIO,
                 "open_zero_failed_requests": all(r["open"]["switches"]["failed"] == 0 for r in runs),
             })
             if "rollback" not in summary:
@@ -1093,9 +1106,13 @@ def human_open(o, g, runs):
         f"                    {w['windows']:.0f} windows per run, {w['seconds']:.1f} s in all, median"
         f" {fmt_ms(o['window_length_median_ms'])} each ({src}); window minus the tool's switch_ms:"
         f" median {fmt_ms(o['window_minus_switch_ms_median'])}",
+        row("switch moments", "moments",
+            f"  (each window and {MOMENT_AFTER_S * 1000:.0f} ms after it; goal <= {GOAL_P99_RATIO}x:"
+            f" {yn(g.get('open_switch_moments_p99_ratio_le_1_5'))})"),
         row("rest of phase", "outside_windows", "  (switch phase outside the windows)"),
         row("control", "control", f"  (container churn, no router change: {ops} per run)"),
         row("control, windows", "control_windows", "  (control, at the windows' offsets)"),
+        row("control, moments", "control_moments", "  (control, at the moments' offsets)"),
     ]
     if "quiet" in o:
         v = o["p99_vs_quiet"]
@@ -1131,7 +1148,8 @@ def human_open(o, g, runs):
         f"{'' if rb['all_warm'] else '  [NOT all from warm standby]'}",
         "  per run (p99)   : " + "; ".join(
             f"#{r['run']}: steady {fmt_ms(x['steady']['p99_ms'], 2)}, switch {xr(x['p99_ratio']['switches'])},"
-            f" windows {xr(x['p99_ratio']['windows'])}, control {xr(x['p99_ratio']['control'])}"
+            f" windows {xr(x['p99_ratio']['windows'])}, moments {xr(x['p99_ratio']['moments'])},"
+            f" control {xr(x['p99_ratio']['control'])}"
             for r in runs for x in [r["open"]]),
     ]
     return lines
