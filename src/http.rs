@@ -6,15 +6,19 @@
 /// opening and parsing some 300 files under /etc/ssl/certs, milliseconds of CPU that the
 /// router's clients feel on a small host when it happens at the moment of a switch.
 pub fn client_builder(url: &str) -> reqwest::ClientBuilder {
-    let builder = reqwest::Client::builder();
     let https = url
         .get(..8)
         .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
     if https {
-        builder
+        reqwest::Client::builder()
     } else {
-        builder.tls_certs_only([])
+        plain_client_builder()
     }
+}
+
+/// A client builder for plain `http://` requests only: it reads no trust store.
+pub fn plain_client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().tls_certs_only([])
 }
 
 #[cfg(test)]

@@ -705,6 +705,7 @@ def open_phase(a, serving, drain_ms):
     excess = [round((c["switch_window"]["end"] - c["switch_window"]["start"]) * 1000 - c["timings"]["switch_ms"], 1)
               for c in ok if c["switch_window"]["source"] == "log" and (c.get("timings") or {}).get("switch_ms") is not None]
     st = load_stats(steady)
+    ctl_windows = [tuple(w) for w in ctl["windows"]]
     figures = {
         "steady": st,
         "switches": load_stats(switch),
@@ -712,9 +713,9 @@ def open_phase(a, serving, drain_ms):
         "outside_windows": load_stats(switch, outside(windows, switch["start"], min(
             switch["end"], switch["t0"][-1] + 1e-6 if switch["t0"] else switch["start"]))),
         "control": load_stats(control),
-        "control_windows": load_stats(control, [tuple(w) for w in ctl["windows"]]),
+        "control_windows": load_stats(control, ctl_windows),
         "moments": load_stats(switch, moments(windows)),
-        "control_moments": load_stats(control, moments([tuple(w) for w in ctl["windows"]])),
+        "control_moments": load_stats(control, moments(ctl_windows)),
     }
     rollbacks, deploys, serving = split_commands(commands, switch, serving, drain_ms)
     ops = {}

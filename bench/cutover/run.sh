@@ -31,7 +31,8 @@
 #   --out FILE         JSON results (default bench/cutover/results/latest.json)
 #   --keep-work        keep the temporary work directory (configs, raw wrk/probe/load data)
 #
-# For each run and each router kind (in --mode, config written here into a temp dir) it: deploys v1 and warms up; then
+# For each run and each router kind (in --mode, config written here into a temp dir) it:
+# deploys v1 and warms up; then
 #  wrk (closed loop): runs `wrk -t2 -c8 --latency` (keep-alive) through the router while 10
 #   cycles of deploy v2 / deploy v1 / rollback run; then the same wrk load with no switch
 #   (steady state). A probe (bench.py probe) GETs the router URL continuously in both
@@ -334,7 +335,8 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # start_host_router KIND PORT DIR: --mode host: starts the host's router in the background
 # with the snippet the README gives (HAProxy: the same settings as the config the tool writes
-# in container mode) and waits until it listens. Sets router_pid.
+# in container mode, Haproxy::config_head in src/router/haproxy/mod.rs; keep them alike) and
+# waits until it listens. Sets the caller's router_pid.
 start_host_router() {
   local kind="$1" port="$2" dir="$3" svc="bench-cutover-$1" i
   if [[ "$kind" == haproxy ]]; then
@@ -429,9 +431,8 @@ phase() { # phase RUN KIND INDEX
   local run="$1" kind="$2" idx="$3"
   local svc="bench-cutover-$kind" port=$((port_base + idx)) d="$work/run$1-$2"
   local url="http://127.0.0.1:$port/" cfg probe_pid wrk_pid load_pid t0 t1 switch_seconds steady_seconds cap
-  local load_before load_after open_before open_after
+  local load_before load_after open_before open_after router_pid=""
   local phase_args=()
-  router_pid=""
   mkdir -p "$d"
   cfg="$d/deploy.toml"
   write_config "$kind" "$port" "$cfg" "$d"

@@ -28,7 +28,7 @@ pub async fn wait_healthy(
     let mut streak = 0;
     let mut last_probe: Option<String> = None;
     // Probes are plain HTTP to the release's address.
-    let client = crate::http::client_builder("http://")
+    let client = crate::http::plain_client_builder()
         .timeout(cfg.timeout.get())
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
