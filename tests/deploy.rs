@@ -1,6 +1,9 @@
 //! `deploy`: health-gated, verified switches, and every way a new release can fail while
 //! the old one keeps serving.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::support::images::*;
 use crate::support::{Service, eventually};
 
@@ -164,20 +167,71 @@ fn a_slow_starting_release_is_waited_for() {
     assert_eq!(svc.get("/").body, "hello from v2\n");
 }
 
+/// GETs through the router on new connections until the returned flag is set (at most
+/// 60 s or 20,000 requests), then gives every status seen.
+fn clients_during(port: u16) -> (Arc<AtomicBool>, std::thread::JoinHandle<Vec<u16>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let clients = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        let mut statuses = Vec::new();
+        while !flag.load(Ordering::SeqCst)
+            && statuses.len() < 20_000
+            && start.elapsed() < std::time::Duration::from_secs(60)
+        {
+            statuses.push(crate::support::http::get(port, "/").status);
+        }
+        statuses
+    });
+    (stop, clients)
+}
+
 #[test]
-fn a_release_that_answers_500_through_the_router_is_switched_back() {
+fn a_release_that_answers_500_through_the_router_is_refused_before_any_client_sees_it() {
     let svc = Service::haproxy();
     svc.deploy(V1).success();
+    let (stop, clients) = clients_during(svc.port);
     let run = svc.deploy(ERROR_500);
+    stop.store(true, Ordering::SeqCst);
+    let statuses = clients.join().unwrap();
     run.code(1);
     assert!(
-        run.stderr.contains("answers wrong through the router"),
+        run.stderr.contains("answers wrong through the router")
+            && run.stderr.contains("before any client was sent to it"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("500"), "{}", run.stderr);
+    let not_ok: Vec<&u16> = statuses.iter().filter(|s| **s != 200).collect();
+    assert!(
+        statuses.len() > 10 && not_ok.is_empty(),
+        "{} requests during the deploy, not 200: {not_ok:?}",
+        statuses.len()
+    );
     assert_eq!(svc.get("/").body, "hello from v1\n");
     assert_eq!(svc.history(), vec![(1, "v1".into(), "serving".into())]);
+}
+
+#[test]
+fn a_host_haproxy_without_the_pin_rules_checks_the_release_after_the_switch() {
+    let svc = Service::haproxy_on_the_host_without_pins();
+    svc.deploy(V1).success();
+    let run = svc.deploy(ERROR_500);
+    run.code(1);
+    assert!(
+        run.stderr.contains("lacks the `use-server` lines"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("answers wrong through the router")
+            && !run.stderr.contains("before any client was sent to it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(svc.get("/").body, "hello from v1\n");
+    svc.deploy(V2).success();
+    assert_eq!(svc.get("/").body, "hello from v2\n");
 }
 
 #[test]

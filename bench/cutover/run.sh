@@ -363,6 +363,7 @@ frontend web
 backend $svc
     balance roundrobin
     http-response set-header X-Deploy-Backend %si:%sp
+$(for i in 1 2 3 4 5 6 7 8; do echo "    use-server s$i if { req.hdr(x-deploy-action-slot) -m str s$i }"; done)
     server-template s 1-8 127.0.0.1:1 disabled
 EOF
     haproxy -W -db -f "$dir/haproxy.cfg" >"$dir/router.log" 2>&1 &

@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::docker::{ContainerSpec, Engine, EngineHost, labels};
 use crate::error::{Error, Result};
 use crate::output::Ui;
-use crate::router::{AnyRouter, Backend, Router, Verifier};
+use crate::router::{AnyRouter, Backend, Router, Staging, Verifier};
 use crate::signals::Cancel;
 
 /// The docker network the tool manages for a service and its router.
@@ -103,10 +103,37 @@ impl Target {
         release::list(&self.engine, &self.config, &active).await
     }
 
-    /// Routes to `addrs` and proves through the router that they answer. The routes are
-    /// saved once the switch settles ([`Target::drain_and_settle`]).
+    /// Routes to `addrs` and proves through the router that they answer. Where the router can
+    /// (HAProxy), each new backend is first staged and checked through the router with no
+    /// client sent to it, so a release that answers wrong is refused before anyone sees it,
+    /// and the router's connections to it are open when clients arrive. The routes are saved
+    /// once the switch settles ([`Target::drain_and_settle`]).
     async fn switch_to(&mut self, addrs: &[SocketAddr]) -> Result<std::result::Result<(), String>> {
         let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
+        for staged in self.router.stage(&backends).await? {
+            let checked = self
+                .verifier
+                .check_staged(
+                    &self.config.deploy.verify_path,
+                    &staged,
+                    self.config.deploy.verify_requests,
+                    Duration::from_secs(10),
+                )
+                .await;
+            match checked {
+                Ok(Staging::Answers { .. }) => {}
+                Ok(Staging::NotPinned) => {
+                    tracing::warn!(
+                        "the router sent a request for slot {} to another backend: its config \
+                         lacks the `use-server` lines (see the README), so the new release is \
+                         checked only after the switch",
+                        staged.pin
+                    );
+                    break;
+                }
+                Err(answer) => return Ok(Err(answer)),
+            }
+        }
         self.router.route(&backends).await?;
         Ok(self.verify(addrs, Duration::from_secs(10)).await)
     }

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 pub use container::RouterContainer;
 pub use haproxy::Haproxy;
 pub use nginx::Nginx;
-pub use verify::{Verification, Verifier};
+pub use verify::{Staging, Verification, Verifier};
 
 use crate::config::{Config, RouterKind, RouterMode};
 use crate::docker::Engine;
@@ -24,6 +24,10 @@ use crate::error::Result;
 /// Response header the router adds naming the backend (`ip:port`) that answered. It is how
 /// the tool proves, after a switch, that the intended release is the one answering.
 pub const BACKEND_HEADER: &str = "x-deploy-backend";
+
+/// Request header that asks the router for one backend by name, whatever its weight. The
+/// tool sends it to check a staged release through the router before any client reaches it.
+pub const PIN_HEADER: &str = "x-deploy-action-slot";
 
 /// The port the router listens on inside its container.
 pub const CONTAINER_LISTEN_PORT: u16 = 8000;
@@ -42,6 +46,14 @@ impl Backend {
     }
 }
 
+/// A backend made ready by [`Router::stage`], and the [`PIN_HEADER`] value that asks the
+/// router for it alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub addr: SocketAddr,
+    pub pin: String,
+}
+
 /// A traffic switch.
 #[allow(async_fn_in_trait)]
 pub trait Router {
@@ -53,6 +65,12 @@ pub trait Router {
 
     /// The backends that get new requests now (weight > 0).
     async fn active(&mut self) -> Result<Vec<Backend>>;
+
+    /// Before a switch to `backends`: makes those that take no requests now reachable through
+    /// the router, but only for requests that ask for them with [`PIN_HEADER`], so the tool
+    /// can check them through the router (and the router opens its connections to them)
+    /// before any client is sent there. Returns them; a kind that cannot pin returns none.
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>>;
 
     /// Sends new requests to exactly `backends`; every other backend is drained:
     /// it gets no new requests but finishes the ones in flight.
@@ -152,6 +170,12 @@ impl Router for AnyRouter {
         match self {
             AnyRouter::Haproxy(r) => r.active().await,
             AnyRouter::Nginx(r) => r.active().await,
+        }
+    }
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>> {
+        match self {
+            AnyRouter::Haproxy(r) => r.stage(backends).await,
+            AnyRouter::Nginx(r) => r.stage(backends).await,
         }
     }
     async fn route(&mut self, backends: &[Backend]) -> Result<()> {

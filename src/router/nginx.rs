@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::container::Launch;
-use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router};
+use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router, Staged};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -173,6 +173,12 @@ impl Router for Nginx {
             .await?
             .map(|t| parse_upstream(&t))
             .unwrap_or_default())
+    }
+
+    /// nginx reaches only the servers of its upstream, and changing that takes a reload:
+    /// nothing is staged, and a new release is first checked after the switch.
+    async fn stage(&mut self, _backends: &[Backend]) -> Result<Vec<Staged>> {
+        Ok(Vec::new())
     }
 
     async fn route(&mut self, backends: &[Backend]) -> Result<()> {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::BACKEND_HEADER;
+use super::{BACKEND_HEADER, PIN_HEADER, Staged};
 
 /// What verification saw.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -13,6 +13,23 @@ pub struct Verification {
     pub url: String,
     pub requests: u32,
     pub elapsed_ms: u64,
+}
+
+/// One answer through the router: its status, the backend that gave it, the start of its body.
+struct Answer {
+    status: u16,
+    backend: String,
+    excerpt: String,
+}
+
+/// What a check of a staged backend found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staging {
+    /// It answered well, `requests` times in a row, through the router.
+    Answers { requests: u32 },
+    /// The router answered from another backend: its config has no rule for
+    /// [`PIN_HEADER`] (a host router set up without it). The switch checks it instead.
+    NotPinned,
 }
 
 /// Asks through the router, as a new client would, which release answers. Made when a
@@ -40,6 +57,74 @@ impl Verifier {
         })
     }
 
+    /// Before a switch: asks through the router for the staged backend alone, `consecutive`
+    /// times, each on a new connection (the router keeps its connections to the backend for
+    /// the clients that follow). A 5xx from it fails; connection errors are retried until
+    /// `deadline`.
+    pub async fn check_staged(
+        &self,
+        path: &str,
+        staged: &Staged,
+        consecutive: u32,
+        deadline: Duration,
+    ) -> Result<Staging, String> {
+        let url = format!("{}{path}", self.base_url);
+        let start = Instant::now();
+        let want = staged.addr.to_string();
+        let mut streak = 0u32;
+        loop {
+            let last = match self.ask(&url, Some(&staged.pin)).await {
+                Ok(answer) => {
+                    if answer.backend != want {
+                        return Ok(Staging::NotPinned);
+                    }
+                    if answer.status >= 500 {
+                        return Err(format!(
+                            "the new release answers wrong through the router (checked before \
+                             any client was sent to it): GET {url} answered {}: {}",
+                            answer.status, answer.excerpt
+                        ));
+                    }
+                    streak += 1;
+                    if streak >= consecutive.max(1) {
+                        return Ok(Staging::Answers { requests: streak });
+                    }
+                    continue;
+                }
+                Err(e) => format!("GET {url} failed: {e}"),
+            };
+            streak = 0;
+            if start.elapsed() > deadline {
+                return Err(format!(
+                    "the router did not reach the new release within {deadline:?}; last: {last}"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One GET on a new connection, pinned to a slot or not.
+    async fn ask(&self, url: &str, pin: Option<&str>) -> reqwest::Result<Answer> {
+        let mut request = self.client.get(url);
+        if let Some(pin) = pin {
+            request = request.header(PIN_HEADER, pin);
+        }
+        let resp = request.send().await?;
+        let status = resp.status().as_u16();
+        let backend = resp
+            .headers()
+            .get(BACKEND_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = resp.text().await.unwrap_or_default();
+        Ok(Answer {
+            status,
+            backend,
+            excerpt: body.chars().take(200).collect(),
+        })
+    }
+
     /// Passes when `consecutive` answers in a row (and at least one from every expected
     /// backend) came from one of `expected` with a status below 500. A 5xx from an expected
     /// backend fails at once: the new release answers wrong. Answers from other backends are
@@ -61,17 +146,12 @@ impl Verifier {
         let mut last;
         loop {
             sent += 1;
-            match self.client.get(&url).send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let backend = resp
-                        .headers()
-                        .get(BACKEND_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("")
-                        .to_string();
-                    let body = resp.text().await.unwrap_or_default();
-                    let excerpt: String = body.chars().take(200).collect();
+            match self.ask(&url, None).await {
+                Ok(Answer {
+                    status,
+                    backend,
+                    excerpt,
+                }) => {
                     last =
                         format!("GET {url} answered {status} from backend `{backend}`: {excerpt}");
                     if want.contains(&backend) {

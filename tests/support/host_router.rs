@@ -25,11 +25,24 @@ fn binary(kind: Kind) -> &'static str {
 }
 
 impl HostRouter {
-    pub fn start(kind: Kind, service: &str, port: u16, dir: &Path) -> Self {
+    /// `pins`: with the README's `use-server` lines, which let the tool check a staged
+    /// release through HAProxy before the switch.
+    pub fn start(kind: Kind, service: &str, port: u16, dir: &Path, pins: bool) -> Self {
         let dir = dir.to_path_buf();
         let child = match kind {
             Kind::Haproxy => {
                 let cfg = dir.join("haproxy.cfg");
+                let use_server: String = if pins {
+                    (1..=8)
+                        .map(|i| {
+                            format!(
+                                "    use-server s{i} if {{ req.hdr(x-deploy-action-slot) -m str s{i} }}\n"
+                            )
+                        })
+                        .collect()
+                } else {
+                    String::new()
+                };
                 std::fs::write(
                     &cfg,
                     format!(
@@ -37,7 +50,7 @@ impl HostRouter {
                          defaults\n    mode http\n    timeout connect 3s\n    timeout client 60s\n    timeout server 60s\n    \
                          retries 3\n    option redispatch 1\n    retry-on conn-failure empty-response\n\n\
                          frontend web\n    bind 127.0.0.1:{port}\n    default_backend {service}\n\n\
-                         backend {service}\n    balance roundrobin\n    http-response set-header X-Deploy-Backend %si:%sp\n    \
+                         backend {service}\n    balance roundrobin\n    http-response set-header X-Deploy-Backend %si:%sp\n{use_server}    \
                          server-template s 1-8 127.0.0.1:1 disabled\n",
                         sock = dir.join("admin.sock").display()
                     ),

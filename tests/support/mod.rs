@@ -131,6 +131,16 @@ pub struct Service {
 
 impl Service {
     pub fn new(kind: Kind, mode: Mode) -> Self {
+        Self::build(kind, mode, true)
+    }
+
+    /// HAProxy on the host, set up with the README's snippet minus its `use-server` lines, as
+    /// a config written before the tool staged releases.
+    pub fn haproxy_on_the_host_without_pins() -> Self {
+        Self::build(Kind::Haproxy, Mode::Host, false)
+    }
+
+    fn build(kind: Kind, mode: Mode, pins: bool) -> Self {
         require_docker();
         images::ensure();
         let name = format!(
@@ -147,6 +157,7 @@ impl Service {
                 &name,
                 port,
                 dir.path(),
+                pins,
             )),
             Mode::Container => None,
         };

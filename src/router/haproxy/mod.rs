@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::container::Launch;
-use super::{Backend, CONTAINER_LISTEN_PORT, Place, Router};
+use super::{Backend, CONTAINER_LISTEN_PORT, PIN_HEADER, Place, Router, Staged};
 use crate::config::Config;
 use crate::error::{Error, Result};
 
@@ -123,7 +123,7 @@ impl Haproxy {
 
     /// Everything in haproxy.cfg but the server lines.
     fn config_head(&self) -> String {
-        format!(
+        let mut head = format!(
             "# Written by deploy-action. Routes change through the runtime API; this file only
 # restores them if the router restarts.
 global
@@ -149,9 +149,16 @@ frontend web
 backend {backend}
     balance roundrobin
     http-response set-header X-Deploy-Backend %si:%sp
+    # The tool checks a staged release (weight 0) through the router by naming its slot.
 ",
             backend = self.backend
-        )
+        );
+        for i in 1..=self.slots {
+            head.push_str(&format!(
+                "    use-server s{i} if {{ req.hdr({PIN_HEADER}) -m str s{i} }}\n"
+            ));
+        }
+        head
     }
 
     /// Writes the routes into the container's haproxy.cfg, so a restarted router keeps them.
@@ -220,6 +227,31 @@ impl Router for Haproxy {
                 })
             })
             .collect())
+    }
+
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>> {
+        let slots = self.slots().await?;
+        let Some((commands, staged)) = plan_stage(&self.backend, &slots, backends) else {
+            // No free slot: `route` says so.
+            return Ok(Vec::new());
+        };
+        if commands.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (answer, after) = self.apply(commands).await?;
+        for s in &staged {
+            if !after
+                .iter()
+                .any(|slot| slot.name == s.pin && slot.addr == Some(s.addr) && !slot.maint)
+            {
+                return Err(Error::router(format!(
+                    "haproxy did not take the staged route to {}: {}",
+                    s.addr,
+                    answer.trim()
+                )));
+            }
+        }
+        Ok(staged)
     }
 
     async fn route(&mut self, backends: &[Backend]) -> Result<()> {
@@ -297,19 +329,9 @@ impl Router for Haproxy {
 /// is made ready (a free slot is filled for a new address), then every other slot drains.
 fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec<String>> {
     let mut ready = Vec::new();
-    let mut used: Vec<&str> = Vec::new();
-    for b in backends {
-        let slot = slots
-            .iter()
-            .find(|s| s.addr == Some(b.addr) && !used.contains(&s.name.as_str()))
-            .or_else(|| {
-                slots.iter().find(|s| {
-                    s.is_free()
-                        && !used.contains(&s.name.as_str())
-                        && !backends.iter().any(|b| Some(b.addr) == s.addr)
-                })
-            })?;
-        used.push(&slot.name);
+    let assigned = assign(slots, backends)?;
+    let used: Vec<&str> = assigned.iter().map(|(_, s)| s.name.as_str()).collect();
+    for (b, slot) in &assigned {
         let server = format!("{backend}/{}", slot.name);
         if slot.addr != Some(b.addr) {
             ready.push(format!(
@@ -327,6 +349,60 @@ fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec
         .map(|s| format!("set server {backend}/{} state drain", s.name));
     ready.extend(drain);
     Some(ready)
+}
+
+/// The slot each of `backends` goes in: the one that has its address, else a free one that
+/// no other of them has. `None` when there are not enough.
+fn assign<'a, 'b>(
+    slots: &'a [Slot],
+    backends: &'b [Backend],
+) -> Option<Vec<(&'b Backend, &'a Slot)>> {
+    let mut assigned: Vec<(&Backend, &Slot)> = Vec::new();
+    for b in backends {
+        let taken = |s: &Slot| assigned.iter().any(|(_, t)| t.name == s.name);
+        let slot = slots
+            .iter()
+            .find(|s| s.addr == Some(b.addr) && !taken(s))
+            .or_else(|| {
+                slots.iter().find(|s| {
+                    s.is_free() && !taken(s) && !backends.iter().any(|b| Some(b.addr) == s.addr)
+                })
+            })?;
+        assigned.push((b, slot));
+    }
+    Some(assigned)
+}
+
+/// The runtime API commands that stage `backends` for a switch: each one that takes no new
+/// requests now gets a slot (the one it has, else a free one), its address, weight 0 and state
+/// `ready`, so that only requests naming the slot reach it. `None` when a slot is missing.
+fn plan_stage(
+    backend: &str,
+    slots: &[Slot],
+    backends: &[Backend],
+) -> Option<(Vec<String>, Vec<Staged>)> {
+    let mut commands = Vec::new();
+    let mut staged = Vec::new();
+    for (b, slot) in assign(slots, backends)? {
+        if slot.is_active() {
+            continue;
+        }
+        let server = format!("{backend}/{}", slot.name);
+        if slot.addr != Some(b.addr) {
+            commands.push(format!(
+                "set server {server} addr {} port {}",
+                b.addr.ip(),
+                b.addr.port()
+            ));
+        }
+        commands.push(format!("set server {server} weight 0"));
+        commands.push(format!("set server {server} state ready"));
+        staged.push(Staged {
+            addr: b.addr,
+            pin: slot.name.clone(),
+        });
+    }
+    Some((commands, staged))
 }
 
 /// Splits a runtime API answer into what the commands said and the `show servers state`
@@ -425,6 +501,49 @@ mod tests {
                 "set server app/s2 state drain",
             ]
         );
+    }
+
+    #[test]
+    fn a_stage_readies_a_new_release_at_weight_zero_in_a_free_slot() {
+        let slots = parse_servers_state(STATE).unwrap();
+        let new = addr("172.18.0.9:8080");
+        let (commands, staged) = plan_stage("app", &slots, &[Backend::full(new)]).unwrap();
+        assert_eq!(
+            commands,
+            vec![
+                "set server app/s3 addr 172.18.0.9 port 8080",
+                "set server app/s3 weight 0",
+                "set server app/s3 state ready",
+            ]
+        );
+        assert_eq!(
+            staged,
+            vec![Staged {
+                addr: new,
+                pin: "s3".into()
+            }]
+        );
+        // The switch that follows takes the staged slot.
+        let plan = plan_route("app", &slots, &[Backend::full(new)]).unwrap();
+        assert_eq!(plan[0], "set server app/s3 addr 172.18.0.9 port 8080");
+    }
+
+    #[test]
+    fn a_stage_keeps_a_standby_in_its_slot_and_skips_what_already_serves() {
+        let slots = parse_servers_state(STATE).unwrap();
+        let standby = addr("172.18.0.4:8080");
+        let (commands, staged) = plan_stage("app", &slots, &[Backend::full(standby)]).unwrap();
+        assert_eq!(
+            commands,
+            vec![
+                "set server app/s2 weight 0",
+                "set server app/s2 state ready"
+            ]
+        );
+        assert_eq!(staged[0].pin, "s2");
+        let serving = addr("172.18.0.3:8080");
+        let (commands, staged) = plan_stage("app", &slots, &[Backend::full(serving)]).unwrap();
+        assert!(commands.is_empty() && staged.is_empty());
     }
 
     #[test]
