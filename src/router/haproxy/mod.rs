@@ -332,16 +332,7 @@ fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec
     let assigned = assign(slots, backends)?;
     let used: Vec<&str> = assigned.iter().map(|(_, s)| s.name.as_str()).collect();
     for (b, slot) in &assigned {
-        let server = format!("{backend}/{}", slot.name);
-        if slot.addr != Some(b.addr) {
-            ready.push(format!(
-                "set server {server} addr {} port {}",
-                b.addr.ip(),
-                b.addr.port()
-            ));
-        }
-        ready.push(format!("set server {server} weight {}", b.weight));
-        ready.push(format!("set server {server} state ready"));
+        ready.extend(fill(backend, slot, b.addr, b.weight));
     }
     let drain = slots
         .iter()
@@ -349,6 +340,23 @@ fn plan_route(backend: &str, slots: &[Slot], backends: &[Backend]) -> Option<Vec
         .map(|s| format!("set server {backend}/{} state drain", s.name));
     ready.extend(drain);
     Some(ready)
+}
+
+/// The runtime API commands that make `slot` a ready server for `addr` at `weight`: its
+/// address when it has another one, then the weight, then the state.
+fn fill(backend: &str, slot: &Slot, addr: SocketAddr, weight: u32) -> Vec<String> {
+    let server = format!("{backend}/{}", slot.name);
+    let mut commands = Vec::new();
+    if slot.addr != Some(addr) {
+        commands.push(format!(
+            "set server {server} addr {} port {}",
+            addr.ip(),
+            addr.port()
+        ));
+    }
+    commands.push(format!("set server {server} weight {weight}"));
+    commands.push(format!("set server {server} state ready"));
+    commands
 }
 
 /// The slot each of `backends` goes in: the one that has its address, else a free one that
@@ -387,16 +395,7 @@ fn plan_stage(
         if slot.is_active() {
             continue;
         }
-        let server = format!("{backend}/{}", slot.name);
-        if slot.addr != Some(b.addr) {
-            commands.push(format!(
-                "set server {server} addr {} port {}",
-                b.addr.ip(),
-                b.addr.port()
-            ));
-        }
-        commands.push(format!("set server {server} weight 0"));
-        commands.push(format!("set server {server} state ready"));
+        commands.extend(fill(backend, slot, b.addr, 0));
         staged.push(Staged {
             addr: b.addr,
             pin: slot.name.clone(),
