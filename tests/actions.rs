@@ -94,7 +94,7 @@ fn a_refused_release_under_actions_is_an_error_annotation() {
 #[test]
 fn secrets_from_the_host_reach_the_container_and_are_masked() {
     let svc = Service::haproxy();
-    svc.set_target_key("env_from_host = [\"SHOP_SECRET\"]");
+    svc.set_key("target", "env_from_host = [\"SHOP_SECRET\"]");
     let gh = Actions::new();
     // Even the most verbose logs, and a RUST_LOG that asks for the Docker client's, hide it.
     let run = gh.run(&svc, &["-vv", "deploy", "--image", V1]);

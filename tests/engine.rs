@@ -61,7 +61,10 @@ fn deploys_through_an_engine_over_tcp_named_by_docker_host() {
 fn target_host_in_the_config_wins_over_docker_host() {
     let engine = TcpEngine::start();
     let svc = Service::haproxy();
-    svc.set_target_key(&format!("host = \"tcp://127.0.0.1:{}\"", engine.port));
+    svc.set_key(
+        "target",
+        &format!("host = \"tcp://127.0.0.1:{}\"", engine.port),
+    );
     let out = svc
         .command(&["releases"])
         .env("DOCKER_HOST", "tcp://127.0.0.1:1")

@@ -1,5 +1,7 @@
 //! Both router kinds in both modes do the same job: deploy, switch, roll back.
 
+use std::process::Command;
+
 use crate::support::images::*;
 use crate::support::{Kind, Mode, Service};
 
@@ -237,4 +239,72 @@ fn a_haproxy_router_restarted_during_the_drain_ends_up_on_the_new_release() {
         "v2",
         "{history:?}"
     );
+}
+
+/// The router container's address on the service's network, as the engine reports it.
+fn router_ip(svc: &Service) -> String {
+    let out = Command::new("docker")
+        .args(["inspect", "-f"])
+        .arg(format!(
+            "{{{{(index .NetworkSettings.Networks \"deploy-action-{}\").IPAddress}}}}",
+            svc.name
+        ))
+        .arg(format!("{}-router", svc.name))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn a_container_router_is_verified_at_its_network_address_when_the_engine_is_local() {
+    let svc = Service::haproxy();
+    svc.deploy(V1).success();
+    let ip = router_ip(&svc);
+    assert!(!ip.is_empty());
+    let run = svc.run(&["-v", "deploy", "--image", V2]);
+    run.success();
+    assert!(
+        run.stderr
+            .contains(&format!("verifying through the router at http://{ip}:8000")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+    // A release that answers 500 is still refused there, before any client reaches it.
+    let run = svc.run(&["-v", "deploy", "--image", ERROR_500]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains(&format!("GET http://{ip}:8000/ answered 500"))
+            && run.stderr.contains("before any client was sent to it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+}
+
+#[test]
+fn a_router_url_in_the_config_is_verified_the_way_clients_come() {
+    let svc = Service::haproxy();
+    svc.set_key(
+        "router",
+        &format!("url = \"http://localhost:{}\"", svc.port),
+    );
+    let run = svc.run(&["-v", "deploy", "--image", V1]);
+    run.success();
+    assert!(
+        !run.stderr.contains("verifying through the router at"),
+        "{}",
+        run.stderr
+    );
+    let run = svc.run(&["-v", "deploy", "--image", ERROR_500]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains(&format!("GET http://localhost:{}/ answered 500", svc.port)),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(svc.get("/").body, "hello from v1\n");
 }

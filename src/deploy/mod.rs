@@ -73,6 +73,7 @@ impl Target {
             .ensure_network(&target.network, &target.config.service)
             .await?;
         target.router.prepare().await?;
+        target.prefer_network_url().await?;
         reconcile::converge(&mut target).await?;
         Ok(target)
     }
@@ -110,7 +111,10 @@ impl Target {
     /// once the switch settles ([`Target::drain_and_settle`]).
     async fn switch_to(&mut self, addrs: &[SocketAddr]) -> Result<std::result::Result<(), String>> {
         let backends: Vec<Backend> = addrs.iter().copied().map(Backend::full).collect();
-        for staged in self.router.stage(&backends).await? {
+        let staged = self.router.stage(&backends).await?;
+        // Every backend that did not serve yet answered through the router on its own.
+        let mut proved = staged.is_some();
+        for staged in staged.unwrap_or_default() {
             let checked = self
                 .verifier
                 .check_staged(
@@ -123,6 +127,7 @@ impl Target {
             match checked {
                 Ok(Staging::Answers { .. }) => {}
                 Ok(Staging::NotPinned) => {
+                    proved = false;
                     tracing::warn!(
                         "the router sent a request for slot {} to another backend: its config \
                          lacks the `use-server` lines (see the README), so the new release is \
@@ -135,24 +140,56 @@ impl Target {
             }
         }
         self.router.route(&backends).await?;
-        Ok(self.verify(addrs, Duration::from_secs(10)).await)
+        // What is left to prove after a checked stage is that clients' requests now reach
+        // the new backends: one answer from each. Without the check, the full streak.
+        let needed = if proved { 1 } else { self.full_streak(addrs) };
+        Ok(self.verify(addrs, needed, Duration::from_secs(10)).await)
     }
 
-    /// Asks through the router, as a client would, until `addrs` answer, for up to `deadline`.
+    /// Answers in a row that prove `addrs` serve when nothing was checked before:
+    /// `deploy.verify_requests`, and two from each of them at least.
+    fn full_streak(&self, addrs: &[SocketAddr]) -> u32 {
+        self.config
+            .deploy
+            .verify_requests
+            .max(addrs.len() as u32 * 2)
+    }
+
+    /// Asks through the router, as a client would, until `needed` answers in a row come from
+    /// `addrs` (each of them at least once), for up to `deadline`.
     async fn verify(
         &self,
         addrs: &[SocketAddr],
+        needed: u32,
         deadline: Duration,
     ) -> std::result::Result<(), String> {
         self.verifier
-            .verify(
-                &self.config.deploy.verify_path,
-                addrs,
-                self.config.deploy.verify_requests,
-                deadline,
-            )
+            .verify(&self.config.deploy.verify_path, addrs, needed, deadline)
             .await
             .map(|_| ())
+    }
+
+    /// Verifies through the router container's address on the service's network, when the
+    /// engine runs here and answers there, rather than through the published port: the same
+    /// listener, without docker-proxy, which carries every client connection from this
+    /// machine. Not when `router.url` names another way in (a proxy or a TLS front in front
+    /// of the router): then verification goes the way clients come.
+    async fn prefer_network_url(&mut self) -> Result<()> {
+        let own_url = self
+            .config
+            .router
+            .url
+            .as_deref()
+            .is_some_and(|u| !u.is_empty());
+        if own_url || !self.engine.host().is_local() {
+            return Ok(());
+        }
+        if let Some(url) = self.router.network_url().await? {
+            self.verifier
+                .prefer(&url, &self.config.deploy.verify_path)
+                .await;
+        }
+        Ok(())
     }
 
     /// Container `id`'s address on the service's network: `known` when the tool has just
@@ -197,7 +234,9 @@ impl Target {
         let addrs: Vec<SocketAddr> = routes.iter().map(|b| b.addr).collect();
         // Bounded tighter than a switch's check: this also runs when a signal aborts a step.
         if !addrs.is_empty()
-            && let Err(e) = self.verify(&addrs, Duration::from_secs(3)).await
+            && let Err(e) = self
+                .verify(&addrs, self.full_streak(&addrs), Duration::from_secs(3))
+                .await
         {
             tracing::warn!("the routes put back do not answer as expected: {e}");
         }

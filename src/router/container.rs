@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Read;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -175,6 +176,16 @@ impl RouterContainer {
         self.id
             .as_deref()
             .ok_or_else(|| Error::router("the router container is not prepared (a bug)"))
+    }
+
+    /// The router's address on the service's network: where the tool reaches it directly
+    /// when the engine runs on this machine. `None` when the engine reports none.
+    pub async fn address(&self) -> Result<Option<IpAddr>> {
+        Ok(self
+            .engine
+            .inspect(self.id()?, &self.network)
+            .await?
+            .and_then(|i| i.ip))
     }
 
     pub async fn exec(&self, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {

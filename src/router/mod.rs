@@ -69,8 +69,9 @@ pub trait Router {
     /// Before a switch to `backends`: makes those that take no requests now reachable through
     /// the router, but only for requests that ask for them with [`PIN_HEADER`], so the tool
     /// can check them through the router (and the router opens its connections to them)
-    /// before any client is sent there. Returns them; a kind that cannot pin returns none.
-    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>>;
+    /// before any client is sent there. Returns them (none when all of `backends` already
+    /// serve), or `None` for a kind that cannot pin.
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Option<Vec<Staged>>>;
 
     /// Sends new requests to exactly `backends`; every other backend is drained:
     /// it gets no new requests but finishes the ones in flight.
@@ -93,6 +94,11 @@ pub trait Router {
 
     /// The URL clients (and the tool's verification) reach the service at.
     fn url(&self) -> &str;
+
+    /// The router container's own URL on the service's network (`None` on the host). From
+    /// this machine, with a local engine, it reaches the same listener as [`Router::url`]
+    /// without the published port's proxy in between.
+    async fn network_url(&self) -> Result<Option<String>>;
 }
 
 /// The router kind chosen in config.
@@ -129,6 +135,16 @@ impl Place {
             Place::Container(c) => c.attach().await,
             Place::Host => Ok(true),
         }
+    }
+
+    async fn network_url(&self) -> Result<Option<String>> {
+        Ok(match self {
+            Place::Container(c) => c
+                .address()
+                .await?
+                .map(|ip| format!("http://{}", SocketAddr::new(ip, CONTAINER_LISTEN_PORT))),
+            Place::Host => None,
+        })
     }
 }
 
@@ -172,7 +188,7 @@ impl Router for AnyRouter {
             AnyRouter::Nginx(r) => r.active().await,
         }
     }
-    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>> {
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Option<Vec<Staged>>> {
         match self {
             AnyRouter::Haproxy(r) => r.stage(backends).await,
             AnyRouter::Nginx(r) => r.stage(backends).await,
@@ -206,6 +222,12 @@ impl Router for AnyRouter {
         match self {
             AnyRouter::Haproxy(r) => r.url(),
             AnyRouter::Nginx(r) => r.url(),
+        }
+    }
+    async fn network_url(&self) -> Result<Option<String>> {
+        match self {
+            AnyRouter::Haproxy(r) => r.network_url().await,
+            AnyRouter::Nginx(r) => r.network_url().await,
         }
     }
 }

@@ -177,8 +177,8 @@ impl Router for Nginx {
 
     /// nginx reaches only the servers of its upstream, and changing that takes a reload:
     /// nothing is staged, and a new release is first checked after the switch.
-    async fn stage(&mut self, _backends: &[Backend]) -> Result<Vec<Staged>> {
-        Ok(Vec::new())
+    async fn stage(&mut self, _backends: &[Backend]) -> Result<Option<Vec<Staged>>> {
+        Ok(None)
     }
 
     async fn route(&mut self, backends: &[Backend]) -> Result<()> {
@@ -212,6 +212,10 @@ impl Router for Nginx {
 
     fn url(&self) -> &str {
         &self.url
+    }
+
+    async fn network_url(&self) -> Result<Option<String>> {
+        self.place.network_url().await
     }
 }
 

@@ -57,6 +57,40 @@ impl Verifier {
         })
     }
 
+    /// Asks through `url` from now on when it answers: the router's own address, which a
+    /// request reaches without the published port's proxy (docker-proxy, a process that
+    /// every client connection from this machine also crosses, so the tool's checks at a
+    /// switch would compete with them there). Any HTTP answer within a second will do: it
+    /// is the same listener. Returns whether it did.
+    pub async fn prefer(&mut self, url: &str, path: &str) -> bool {
+        let url = url.trim_end_matches('/');
+        let probe = self
+            .client
+            .get(format!("{url}{path}"))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        match probe {
+            Ok(_) => {
+                tracing::debug!(
+                    "verifying through the router at {url}, its address on the service network \
+                     (clients use {})",
+                    self.base_url
+                );
+                self.base_url = url.to_string();
+                true
+            }
+            Err(e) => {
+                tracing::debug!(
+                    "the router's network address {url} does not answer from here ({e}); \
+                     verifying through {}",
+                    self.base_url
+                );
+                false
+            }
+        }
+    }
+
     /// Before a switch: asks through the router for the staged backend alone, `consecutive`
     /// times, each on a new connection (the router keeps its connections to the backend for
     /// the clients that follow). A 5xx from it fails; connection errors are retried until
@@ -125,21 +159,21 @@ impl Verifier {
         })
     }
 
-    /// Passes when `consecutive` answers in a row (and at least one from every expected
-    /// backend) came from one of `expected` with a status below 500. A 5xx from an expected
-    /// backend fails at once: the new release answers wrong. Answers from other backends are
-    /// retried until `deadline` (nginx needs a moment to start its new workers).
+    /// Passes when `needed` answers in a row (and at least one from every expected backend)
+    /// came from one of `expected` with a status below 500. A 5xx from an expected backend
+    /// fails at once: the new release answers wrong. Answers from other backends are retried
+    /// until `deadline` (nginx needs a moment to start its new workers).
     pub async fn verify(
         &self,
         path: &str,
         expected: &[SocketAddr],
-        consecutive: u32,
+        needed: u32,
         deadline: Duration,
     ) -> Result<Verification, String> {
         let url = format!("{}{path}", self.base_url);
         let start = Instant::now();
         let want: HashSet<String> = expected.iter().map(|a| a.to_string()).collect();
-        let needed = consecutive.max(expected.len() as u32 * 2);
+        let needed = needed.max(expected.len() as u32);
         let mut streak = 0u32;
         let mut seen = HashSet::new();
         let mut sent = 0u32;

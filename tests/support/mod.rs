@@ -186,15 +186,13 @@ impl Service {
         self
     }
 
-    /// Adds one `key = value` line to the `[target]` table of the written config.
-    pub fn set_target_key(&self, line: &str) {
+    /// Adds one `key = value` line to `table` (`target`, `router`) of the written config.
+    pub fn set_key(&self, table: &str, line: &str) {
         let path = self.config_path();
         let text = std::fs::read_to_string(&path).unwrap();
-        std::fs::write(
-            &path,
-            text.replacen("[target]\n", &format!("[target]\n{line}\n"), 1),
-        )
-        .unwrap();
+        let head = format!("[{table}]\n");
+        assert!(text.contains(&head), "no [{table}] in {text}");
+        std::fs::write(&path, text.replacen(&head, &format!("{head}{line}\n"), 1)).unwrap();
     }
 
     pub fn config_path(&self) -> PathBuf {

@@ -229,14 +229,14 @@ impl Router for Haproxy {
             .collect())
     }
 
-    async fn stage(&mut self, backends: &[Backend]) -> Result<Vec<Staged>> {
+    async fn stage(&mut self, backends: &[Backend]) -> Result<Option<Vec<Staged>>> {
         let slots = self.slots().await?;
         let Some((commands, staged)) = plan_stage(&self.backend, &slots, backends) else {
             // No free slot: `route` says so.
-            return Ok(Vec::new());
+            return Ok(None);
         };
         if commands.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
         let (answer, after) = self.apply(commands).await?;
         for s in &staged {
@@ -251,7 +251,7 @@ impl Router for Haproxy {
                 )));
             }
         }
-        Ok(staged)
+        Ok(Some(staged))
     }
 
     async fn route(&mut self, backends: &[Backend]) -> Result<()> {
@@ -322,6 +322,10 @@ impl Router for Haproxy {
 
     fn url(&self) -> &str {
         &self.url
+    }
+
+    async fn network_url(&self) -> Result<Option<String>> {
+        self.place.network_url().await
     }
 }
 
