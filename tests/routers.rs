@@ -285,6 +285,29 @@ fn a_container_router_is_verified_at_its_network_address_when_the_engine_is_loca
 }
 
 #[test]
+fn an_http_proxy_in_the_environment_is_not_used_for_the_router_network_address() {
+    let svc = Service::haproxy();
+    // Nothing listens on the discard port: a request sent to this proxy fails.
+    let with_proxy = |image: &str| {
+        let mut c = svc.command(&["-v", "deploy", "--image", image]);
+        c.env("HTTP_PROXY", "http://127.0.0.1:9")
+            .env("http_proxy", "http://127.0.0.1:9");
+        crate::support::Run::from(c.output().unwrap())
+    };
+    with_proxy(V1).success();
+    let ip = router_ip(&svc);
+    let run = with_proxy(V2);
+    run.success();
+    assert!(
+        run.stderr
+            .contains(&format!("verifying through the router at http://{ip}:8000")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(svc.get("/").body, "hello from v2\n");
+}
+
+#[test]
 fn a_router_url_in_the_config_is_verified_the_way_clients_come() {
     let svc = Service::haproxy();
     svc.set_key(

@@ -42,18 +42,9 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(base_url: &str) -> Result<Self, String> {
-        // A new connection for every request, as a new client makes: a reused one would
-        // prove only that the process which accepted it routes right, while an nginx worker
-        // of the previous configuration may still be accepting new connections.
-        let client = crate::http::client_builder(base_url)
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_string(),
-            client,
+            client: client(crate::http::client_builder(base_url))?,
         })
     }
 
@@ -64,8 +55,11 @@ impl Verifier {
     /// is the same listener. Returns whether it did.
     pub async fn prefer(&mut self, url: &str, path: &str) -> bool {
         let url = url.trim_end_matches('/');
-        let probe = self
-            .client
+        // A container's address is never reached through an HTTP proxy.
+        let Ok(direct) = client(crate::http::plain_client_builder().no_proxy()) else {
+            return false;
+        };
+        let probe = direct
             .get(format!("{url}{path}"))
             .timeout(Duration::from_secs(1))
             .send()
@@ -78,6 +72,7 @@ impl Verifier {
                     self.base_url
                 );
                 self.base_url = url.to_string();
+                self.client = direct;
                 true
             }
             Err(e) => {
@@ -225,4 +220,17 @@ impl Verifier {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The verification client, from `builder`. A new connection for every request, as a new
+/// client makes: a reused one would prove only that the process which accepted it routes
+/// right, while an nginx worker of the previous configuration may still be accepting new
+/// connections.
+fn client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, String> {
+    builder
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|e| format!("cannot build an HTTP client: {e}"))
 }
