@@ -175,13 +175,7 @@ impl Target {
     /// machine. Not when `router.url` names another way in (a proxy or a TLS front in front
     /// of the router): then verification goes the way clients come.
     async fn prefer_network_url(&mut self) -> Result<()> {
-        let own_url = self
-            .config
-            .router
-            .url
-            .as_deref()
-            .is_some_and(|u| !u.is_empty());
-        if own_url || !self.engine.host().is_local() {
+        if crate::router::configured_url(&self.config).is_some() || !self.engine.host().is_local() {
             return Ok(());
         }
         if let Some(url) = self.router.network_url().await? {

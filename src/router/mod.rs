@@ -148,6 +148,11 @@ impl Place {
     }
 }
 
+/// `router.url`, when the config sets it.
+pub fn configured_url(config: &Config) -> Option<&str> {
+    config.router.url.as_deref().filter(|u| !u.is_empty())
+}
+
 fn router_url(config: &Config, engine: &Engine) -> String {
     url_for(config, engine.host())
 }
@@ -155,7 +160,7 @@ fn router_url(config: &Config, engine: &Engine) -> String {
 /// Where users reach the service through the router (`router.url`, else the published
 /// listener), known without connecting to anything.
 pub fn url_for(config: &Config, host: &crate::docker::EngineHost) -> String {
-    if let Some(url) = config.router.url.as_deref().filter(|u| !u.is_empty()) {
+    if let Some(url) = configured_url(config) {
         return url.trim_end_matches('/').to_string();
     }
     let port = config
